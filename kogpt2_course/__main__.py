@@ -1,0 +1,63 @@
+"""Course commands: ``python -m kogpt2_course {grade,make-exercises,bpc} --help``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .exercises import ROOT, STEP_FILES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kogpt2_course", description="KoGPT2 강의 도구")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="학생 파일을 채점하고 한국어 점수표를 출력합니다")
+    g.add_argument("--step", type=int, action="append", choices=sorted(STEP_FILES),
+                   help="채점할 단계 (여러 번 지정 가능, 생략하면 전체)")
+    g.add_argument("--json", help="Gradescope 형식 results.json을 저장할 경로")
+    g.add_argument("--course-dir", default=str(ROOT), help="학생 파일이 있는 폴더 (기본: 이 프로젝트)")
+    g.add_argument("--target", choices=["student", "solution"], default="student", help="채점 대상")
+    g.add_argument("--timeout", type=float, default=60.0, help="테스트 하나의 시간 제한(초)")
+    g.add_argument("--step-timeout", type=float, default=900.0, help="단계 하나의 전체 시간 제한(초)")
+
+    m = sub.add_parser("make-exercises", help="solutions/에서 학생용 stepN_*.py 파일을 다시 만듭니다")
+    m.add_argument("--check", action="store_true", help="파일을 쓰지 않고, 다르면 종료 코드 1")
+
+    b = sub.add_parser("bpc", help="문서 집합의 문자당 비트(bits per character)를 계산합니다")
+    b.add_argument("--model", default=None, help="모델 (hub, bundled, 이름 또는 폴더)")
+    b.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "nsmc" / "ratings_test.txt"),
+                   help="NSMC 형식 파일(id<TAB>document<TAB>label) 또는 한 줄에 문서 하나인 텍스트 파일")
+    b.add_argument("--limit", type=int, default=0, help="앞에서부터 N개 문서만 (0 = 전체)")
+    b.add_argument("--batch-size", type=int, default=32, help="배치 크기")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "grade":
+        from .grader import main as grade_main
+
+        return grade_main(args)
+    if args.command == "make-exercises":
+        from .exercises import generate
+
+        changed = generate(check=args.check)
+        for path in changed:
+            print(("다름: " if args.check else "생성: ") + str(Path(path).relative_to(ROOT)))
+        if args.check and changed:
+            print("학생 파일이 정답 파일과 맞지 않습니다. python -m kogpt2_course make-exercises 를 실행하세요.")
+            return 1
+        if not changed:
+            print("모든 학생 파일이 최신입니다.")
+        return 0
+    if args.command == "bpc":
+        from .bpc import main as bpc_main
+
+        return bpc_main(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The grade command: run each step's tests against the student files, one process per step.
+
+    python -m kogpt2_course grade                       # all steps, student files here
+    python -m kogpt2_course grade --step 1 --json results.json
+    python -m kogpt2_course grade --course-dir ../student07 --timeout 60
+
+A step whose file crashes, calls sys.exit() or does not parse is graded 0 with a reason; a test
+that exceeds the time limit scores 0 and grading goes on; the other steps are always graded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .exercises import ROOT, STEP_FILES, list_todos
+
+TESTS_DIR = ROOT / "tests"
+
+
+@dataclass
+class TestResult:
+    step: int
+    todo: str
+    name: str
+    points: float
+    score: float
+    reason: str
+    skipped: bool = False
+
+
+def step_test_files(step: int) -> list[Path]:
+    return sorted(TESTS_DIR.glob(f"test_step{step}_*.py"))
+
+
+def run_step(step: int, course_dir: Path, target: str, timeout_s: float, step_timeout_s: float) -> list[TestResult]:
+    files = step_test_files(step)
+    if not files:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        results_path = Path(tmp) / "results.json"
+        cmd = [sys.executable, "-m", "pytest", *map(str, files), "-q", "-p", "kogpt2_course.grading_plugin",
+               "--grading-json", str(results_path), "--target", target, "--course-dir", str(course_dir),
+               f"--timeout={timeout_s}", "-o", "timeout_method=signal", "--rootdir", str(ROOT),
+               "-p", "no:cacheprovider"]
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        problem = ""
+        try:
+            proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                                  timeout=step_timeout_s, stdin=subprocess.DEVNULL)
+            if proc.returncode not in (0, 1):
+                problem = f"채점 프로세스가 비정상 종료했습니다 (종료 코드 {proc.returncode})"
+        except subprocess.TimeoutExpired:
+            problem = f"Step {step} 채점이 전체 시간 제한({step_timeout_s:g}초)을 넘어 중단되었습니다"
+        raw = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else []
+    if not raw:
+        reason = problem or "테스트를 수집하지 못했습니다 — 파일을 확인하세요"
+        return [TestResult(step, t.todo_id, "(채점 불가)", 1, 0, f"TODO {t.todo_id}: {reason}")
+                for t in list_todos(step)]
+    results = []
+    for entry in raw:
+        passed = entry["outcome"] == "passed"
+        reason = entry["reason"]
+        if entry["outcome"] == "not run" and problem:
+            reason = problem
+        if not passed and entry["outcome"] != "skipped" and not reason.startswith("TODO"):
+            reason = f"TODO {entry['todo']}: {reason}"
+        results.append(TestResult(step, entry["todo"], entry["name"], entry["points"],
+                                  entry["points"] if passed else 0, reason,
+                                  skipped=entry["outcome"] == "skipped"))
+    return results
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def format_table(results: list[TestResult]) -> str:
+    lines = []
+    name_w = max([_width(r.name) for r in results] + [10])
+    header = f"{_pad('단계', 6)}{_pad('TODO', 7)}{_pad('테스트', name_w + 2)}{_pad('점수', 8)}사유"
+    lines += [header, "-" * (_width(header) + 30)]
+    for step in sorted({r.step for r in results}):
+        rows = [r for r in results if r.step == step and not r.skipped]
+        for r in rows:
+            score = f"{r.score:g}/{r.points:g}"
+            lines.append(f"{_pad(str(step), 6)}{_pad(r.todo, 7)}{_pad(r.name, name_w + 2)}{_pad(score, 8)}{r.reason}")
+        got, total = sum(r.score for r in rows), sum(r.points for r in rows)
+        lines.append(f"{_pad('', 6)}{_pad('', 7)}{_pad(f'Step {step} 합계', name_w + 2)}{got:g}/{total:g}")
+        lines.append("")
+    graded = [r for r in results if not r.skipped]
+    got, total = sum(r.score for r in graded), sum(r.points for r in graded)
+    lines.append(f"총점: {got:g}/{total:g}")
+    return "\n".join(lines)
+
+
+def gradescope_json(results: list[TestResult]) -> dict:
+    graded = [r for r in results if not r.skipped]
+    return {
+        "score": sum(r.score for r in graded),
+        "max_score": sum(r.points for r in graded),
+        "tests": [{"name": f"Step {r.step} · TODO {r.todo} · {r.name}", "score": r.score,
+                   "max_score": r.points, "output": r.reason or "통과"} for r in graded],
+    }
+
+
+def grade(steps: list[int], course_dir: Path, target: str = "student", timeout_s: float = 60.0,
+          step_timeout_s: float = 900.0) -> list[TestResult]:
+    results: list[TestResult] = []
+    for step in steps:
+        print(f"Step {step} 채점 중...", file=sys.stderr, flush=True)
+        results += run_step(step, course_dir, target, timeout_s, step_timeout_s)
+    return results
+
+
+def main(args) -> int:
+    steps = args.step or sorted(STEP_FILES)
+    results = grade(steps, Path(args.course_dir).resolve(), args.target, args.timeout, args.step_timeout)
+    print(format_table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(gradescope_json(results), ensure_ascii=False, indent=2),
+                                   encoding="utf-8")
+        print(f"Gradescope 형식 결과를 {args.json}에 저장했습니다.")
+    return 0

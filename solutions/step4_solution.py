@@ -1,0 +1,14 @@
+# %% [markdown]
+# # Step 4 — 준비 중입니다
+# 이 단계는 아직 준비되지 않았습니다. 곧 추가됩니다.
+
+# %%
+from kogpt2_course.script_runner import run_main
+
+
+def main(argv=None) -> None:
+    print("Step 4은(는) 아직 준비 중입니다.")
+
+
+if __name__ == "__main__":
+    run_main(main)

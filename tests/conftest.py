@@ -1,0 +1,101 @@
+"""Shared fixtures of the autograder.
+
+The same step tests run against the solutions (default) or the student files:
+    pytest                                   # solutions
+    pytest --target student                  # student files in the project folder
+    pytest --target student --course-dir D   # a student's copy of the course in folder D
+(or the environment variables COURSE_TARGET / COURSE_DIR). ``python -m kogpt2_course grade``
+runs these tests against the student files and prints the Korean score table.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kogpt2_course.exercises import STEP_FILES
+from kogpt2_course.model_resolution import BUNDLED_MODEL_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--target", choices=["solution", "student"],
+                     default=os.environ.get("COURSE_TARGET", "solution"),
+                     help="채점 대상: solution(정답) 또는 student(학생 파일)")
+    parser.addoption("--course-dir", default=os.environ.get("COURSE_DIR", str(ROOT)),
+                     help="학생 파일(stepN_*.py)이 있는 폴더")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "todo(todo_id, points=1): 이 테스트가 채점하는 TODO 번호와 배점")
+    config.addinivalue_line("markers", "solution_only: 정답 파일에만 있는 확장 예제 (학생 채점에서는 건너뜀)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--target") != "student":
+        return
+    skip = pytest.mark.skip(reason="정답 전용 확장 예제는 학생 채점에서 제외됩니다")
+    for item in items:
+        if item.get_closest_marker("solution_only"):
+            item.add_marker(skip)
+
+
+def step_file(step: int, target: str, course_dir: Path) -> Path:
+    if target == "solution":
+        return course_dir / "solutions" / f"step{step}_solution.py"
+    return course_dir / STEP_FILES[step]
+
+
+def load_step_module(step: int, target: str, course_dir: Path):
+    """Import a step file under a unique module name; any failure becomes a Korean test failure."""
+    path = step_file(step, target, course_dir)
+    if not path.exists():
+        pytest.fail(f"Step {step} 파일이 없습니다: {path}", pytrace=False)
+    name = f"course_{target}_step{step}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:
+        pytest.fail(f"{path.name}: 파일을 불러오는 중에 sys.exit({exc.code})가 호출되었습니다. "
+                    f"실행 코드는 if __name__ == '__main__': 아래에 두세요.", pytrace=False)
+    except BaseException as exc:  # SyntaxError, ImportError, a raise at module level, ...
+        pytest.fail(f"{path.name}: 파일을 불러올 수 없습니다 — {type(exc).__name__}: {exc}", pytrace=False)
+    return module
+
+
+@pytest.fixture(scope="module")
+def step(request):
+    """The module under test: the solution or the student file of the test module's STEP."""
+    config = request.config
+    return load_step_module(request.module.STEP, config.getoption("--target"),
+                            Path(config.getoption("--course-dir")).resolve())
+
+
+@pytest.fixture(scope="session")
+def bundled_dir() -> str:
+    return str(BUNDLED_MODEL_DIR)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(bundled_dir):
+    from transformers import GPT2LMHeadModel
+
+    return GPT2LMHeadModel.from_pretrained(bundled_dir).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(bundled_dir):
+    from transformers import PreTrainedTokenizerFast
+
+    from kogpt2_course.special_tokens import TOKENIZER_KWARGS
+
+    return PreTrainedTokenizerFast.from_pretrained(bundled_dir, **TOKENIZER_KWARGS)

@@ -1,15 +1,178 @@
 # 이 파일은 solutions/step5_solution.py 에서 자동으로 만들어졌습니다 (python -m kogpt2_course make-exercises).
 # TODO 부분을 채우고 실행해 보세요. 채점: python -m kogpt2_course grade --step 5
 # %% [markdown]
-# # Step 5 — 준비 중입니다
-# 이 단계는 아직 준비되지 않았습니다. 곧 추가됩니다.
+# # Step 5. 웹 서비스 — 교실에서 함께 쓰는 문장 생성 데모
+#
+# 이 단계에서 배우는 것
+# 1. 모델을 돌릴 장치(GPU/CPU)를 고릅니다.
+# 2. `GenerationDeployArguments`로 Step 4의 미세 조정 결과(체크포인트 폴더)를 가리킵니다.
+# 3. val_loss가 가장 낮은 체크포인트를 불러옵니다. 체크포인트가 없으면 사전 학습 모델을 그대로 쓰고
+#    화면에 알림을 띄웁니다.
+# 4. 웹 요청의 파라미터로 문장을 만드는 `inference_fn(prompt, **params)`를 씁니다.
+# 5. 강의 패키지의 `create_app`으로 Flask 앱을 만들고, waitress 서버로 실행합니다.
+#
+# 입력 검사(잘못된 값 → 한국어 오류 400), 동시 요청 줄 세우기(가득 차면 503), 보안 헤더는
+# `kogpt2_course.web_app`이 맡습니다. 여러분은 "모델 ↔ 웹" 사이의 연결을 만듭니다.
+#
+# 실행: `python step5_web_service.py` → 브라우저에서 http://127.0.0.1:9001
+# (교실 네트워크에 열기: `--host 0.0.0.0`, 옵션은 `--help`)
 
 # %%
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+import torch
+from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from kogpt2_course.checkpoints import load_finetuned_model
+from kogpt2_course.model_resolution import add_model_argument, resolve_model_name
 from kogpt2_course.script_runner import run_main
+from kogpt2_course.special_tokens import TOKENIZER_KWARGS
+from kogpt2_course.train_arguments import GenerationDeployArguments
+from kogpt2_course.web_app import create_app
+from kogpt2_course.web_params import DEFAULT_MAX_NEW_TOKENS_CAP, check_prompt_tokens
+from kogpt2_course.web_server import add_server_arguments, serve
+
+DEFAULT_MODEL_DIR = GenerationDeployArguments.__dataclass_fields__["downstream_model_dir"].default
 
 
-def main(argv=None) -> None:
-    print("Step 5은(는) 아직 준비 중입니다.")
+# %% [markdown]
+# ## 1. 장치 고르기
+# GPU(CUDA)가 있으면 GPU에서, 없으면 CPU에서 돌립니다. `--device cpu`처럼 직접 정할 수도 있습니다.
+
+# %%
+def choose_device(requested: str = "auto") -> torch.device:
+    """'auto'면 CUDA가 있을 때 cuda, 없으면 cpu. 그 밖의 값('cpu', 'cuda:0' ...)은 그대로 씁니다."""
+    # TODO 5-1: requested가 'auto'면 torch.cuda.is_available()일 때 torch.device('cuda'), 아니면 torch.device('cpu')를, 'auto'가 아니면 torch.device(requested)를 돌려주세요
+    raise NotImplementedError("TODO 5-1 미완성: requested가 'auto'면 torch.cuda.is_available()일 때 torch.device('cuda'), 아니면 torch.device('cpu')를, 'auto'가 아니면 torch.device(requested)를 돌려주세요")
+
+
+# %% [markdown]
+# ## 2. 배포 인자: 어느 모델에서 출발했고, 체크포인트는 어디에 있나
+# ratsnlp와 같은 이름의 `GenerationDeployArguments`가 폴더에서 val_loss가 가장 낮은 체크포인트를 찾아
+# `downstream_model_checkpoint_fpath`로 알려 줍니다 (없으면 None).
+
+# %%
+def build_deploy_arguments(pretrained_model_name: str, downstream_model_dir: str):
+    """사전 학습 모델 이름과 Step 4 체크포인트 폴더로 GenerationDeployArguments를 만듭니다."""
+    # TODO 5-2: GenerationDeployArguments(pretrained_model_name=..., downstream_model_dir=...)를 만들어 돌려주세요
+    raise NotImplementedError('TODO 5-2 미완성: GenerationDeployArguments(pretrained_model_name=..., downstream_model_dir=...)를 만들어 돌려주세요')
+
+
+# %% [markdown]
+# ## 3. 미세 조정한 모델 불러오기 (없으면 사전 학습 모델)
+# Lightning 체크포인트의 `state_dict`에는 `model.` 접두사가 붙은 가중치가 들어 있습니다.
+# `load_finetuned_model(deploy_args)`가 접두사를 떼고 GPT2LMHeadModel에 넣어 줍니다.
+
+# %%
+def no_checkpoint_notice(deploy_args) -> str:
+    return (f"Step 4 체크포인트가 '{deploy_args.downstream_model_dir}'에 없어 미세 조정하지 않은 사전 학습 모델"
+            f"({deploy_args.pretrained_model_name})을 그대로 씁니다. Step 4를 먼저 실행하면 미세 조정한 모델이 쓰입니다.")
+
+
+def load_deploy_model(deploy_args, device):
+    """(모델, 알림 문구)를 돌려줍니다. 모델은 device 위에서 평가 모드여야 합니다."""
+    checkpoint_path = deploy_args.downstream_model_checkpoint_fpath
+    notice = ""
+    if checkpoint_path is None:
+        notice = no_checkpoint_notice(deploy_args)
+        print(f"[알림] {notice}", flush=True)
+    else:
+        print(f"[체크포인트] {checkpoint_path} 를 불러옵니다 (val_loss가 가장 낮은 것).", flush=True)
+    # TODO 5-3: 체크포인트가 있으면 load_finetuned_model(deploy_args)로, 없으면 GPT2LMHeadModel.from_pretrained(deploy_args.pretrained_model_name)으로 모델을 불러온 뒤 .to(device)와 .eval()을 하세요
+    raise NotImplementedError('TODO 5-3 미완성: 체크포인트가 있으면 load_finetuned_model(deploy_args)로, 없으면 GPT2LMHeadModel.from_pretrained(deploy_args.pretrained_model_name)으로 모델을 불러온 뒤 .to(device)와 .eval()을 하세요')
+    return model, notice
+
+
+# %% [markdown]
+# ## 4. 추론 함수: 웹 파라미터 → `model.generate` → 문자열
+# 웹 앱은 검사를 마친 값으로 `inference_fn(prompt, min_length=..., max_length=..., top_p=..., top_k=...,
+# repetition_penalty=..., no_repeat_ngram_size=..., temperature=..., do_sample=..., num_beams=...)`를
+# 부릅니다. 길이는 **새로 만들 토큰 수**입니다: `min_length`→`min_new_tokens`, `max_length`→`max_new_tokens`.
+
+# %%
+def make_inference_fn(model, tokenizer, device):
+    """웹 앱이 부를 inference_fn(prompt, **params) -> 프롬프트를 포함한 전체 문장."""
+    n_positions = model.config.n_positions
+
+    def inference_fn(prompt: str, **params) -> str:
+        check_prompt_tokens(len(tokenizer.encode(prompt)), params["max_length"], n_positions)
+        # TODO 5-4: 프롬프트를 인코딩해 device로 옮기고, torch.no_grad() 안에서 model.generate(input_ids, attention_mask=..., do_sample=..., num_beams=..., min_new_tokens=params['min_length'], max_new_tokens=params['max_length'], top_p, top_k, temperature, repetition_penalty, no_repeat_ngram_size, pad_token_id=tokenizer.pad_token_id)를 부른 뒤 첫 줄을 skip_special_tokens=True로 디코딩해 돌려주세요
+        raise NotImplementedError("TODO 5-4 미완성: 프롬프트를 인코딩해 device로 옮기고, torch.no_grad() 안에서 model.generate(input_ids, attention_mask=..., do_sample=..., num_beams=..., min_new_tokens=params['min_length'], max_new_tokens=params['max_length'], top_p, top_k, temperature, repetition_penalty, no_repeat_ngram_size, pad_token_id=tokenizer.pad_token_id)를 부른 뒤 첫 줄을 skip_special_tokens=True로 디코딩해 돌려주세요")
+        return text
+
+    return inference_fn
+
+
+def make_next_token_fn(model, tokenizer, device):
+    """화면의 '다음 토큰 후보': 프롬프트 바로 다음 토큰의 확률 상위 k개 (온도 1)."""
+
+    def next_token_fn(prompt: str, k: int) -> list[dict]:
+        input_ids = tokenizer.encode(prompt, return_tensors="pt").to(device)
+        check_prompt_tokens(input_ids.shape[1], 1, model.config.n_positions)
+        with torch.no_grad():
+            probs = model(input_ids).logits[0, -1].float().softmax(-1)
+        top = probs.topk(k)
+        return [{"token": tokenizer.decode([token_id]), "probability": p}
+                for token_id, p in zip(top.indices.tolist(), top.values.tolist())]
+
+    return next_token_fn
+
+
+# %% [markdown]
+# ## 5. Flask 앱 만들기와 실행
+# `create_app(inference_fn, ...)`은 서버 없이도 `app.test_client()`로 시험할 수 있는 Flask 앱을 돌려줍니다.
+# 실행은 `serve(app, host=..., port=...)`: 기본은 이 컴퓨터에서만 접속되는 127.0.0.1:9001이고,
+# 실제 WSGI 서버(waitress)로 돌립니다. Flask의 디버그 모드는 절대 켜지 않습니다.
+
+# %%
+def build_app(inference_fn, model_name: str = "", device: str = "cpu", notice: str = "",
+              next_token_fn=None, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP):
+    """inference_fn을 부르는 웹 앱(Flask)을 만듭니다."""
+    # TODO 5-5: create_app(inference_fn, model_name=model_name, device=device, notice=notice, next_token_fn=next_token_fn, max_new_tokens_cap=max_new_tokens_cap)으로 앱을 만들어 돌려주세요
+    raise NotImplementedError('TODO 5-5 미완성: create_app(inference_fn, model_name=model_name, device=device, notice=notice, next_token_fn=next_token_fn, max_new_tokens_cap=max_new_tokens_cap)으로 앱을 만들어 돌려주세요')
+    return app
+
+
+def run_server(app, host: str, port: int, development: bool = False, threads: int = 8) -> None:
+    """앱을 서버로 띄웁니다 (Ctrl+C로 끝날 때까지)."""
+    # TODO 5-6: serve(app, host=host, port=port, development=development, threads=threads)로 서버를 실행하세요
+    raise NotImplementedError('TODO 5-6 미완성: serve(app, host=host, port=port, development=development, threads=threads)로 서버를 실행하세요')
+
+
+# %% [markdown]
+# ## 6. 실행해 보기
+
+# %%
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Step 5: 교실용 KoGPT2 문장 생성 웹 데모")
+    add_model_argument(parser)
+    parser.add_argument("--downstream_model_dir", default=DEFAULT_MODEL_DIR,
+                        help="Step 4가 체크포인트(.ckpt)를 저장한 폴더 (없으면 사전 학습 모델을 씁니다)")
+    parser.add_argument("--device", default="auto", help="'auto'(GPU가 있으면 GPU), 'cpu', 'cuda' ...")
+    parser.add_argument("--max_length_cap", type=int, default=DEFAULT_MAX_NEW_TOKENS_CAP,
+                        help="한 요청이 만들 수 있는 새 토큰 수의 상한 (서버 보호)")
+    parser.add_argument("--torch_threads", type=int, default=None,
+                        help="PyTorch CPU 스레드 수 (기본: 바꾸지 않음). 다른 작업과 CPU를 나눠 쓰면 1이 빠를 수 있습니다")
+    add_server_arguments(parser)
+    args = parser.parse_args(argv)
+
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    device = choose_device(args.device)
+    model_name = resolve_model_name(args.model)
+    deploy_args = build_deploy_arguments(model_name, args.downstream_model_dir)
+    model, notice = load_deploy_model(deploy_args, device)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name, **TOKENIZER_KWARGS)
+    cap = min(args.max_length_cap, model.config.n_positions - 1)
+    print(f"[장치] {device} · 새 토큰 상한 {cap}개", flush=True)
+
+    app = build_app(make_inference_fn(model, tokenizer, device), model_name=model_name, device=str(device),
+                    notice=notice, next_token_fn=make_next_token_fn(model, tokenizer, device),
+                    max_new_tokens_cap=cap)
+    run_server(app, host=args.host, port=args.port, development=args.dev, threads=args.threads)
 
 
 if __name__ == "__main__":

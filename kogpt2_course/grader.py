@@ -47,7 +47,7 @@ def run_step(step: int, course_dir: Path, target: str, timeout_s: float, step_ti
         results_path = Path(tmp) / "results.json"
         cmd = [sys.executable, "-m", "pytest", *map(str, files), "-q", "-p", "kogpt2_course.grading_plugin",
                "--grading-json", str(results_path), "--target", target, "--course-dir", str(course_dir),
-               f"--timeout={timeout_s}", "-o", "timeout_method=signal", "--rootdir", str(ROOT),
+               f"--timeout={timeout_s}", "-o", "timeout_method=signal", "-o", "timeout_func_only=true", "--rootdir", str(ROOT),
                "-p", "no:cacheprovider"]
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         problem = ""

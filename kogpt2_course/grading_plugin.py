@@ -52,7 +52,7 @@ class GradingRecorder:
                 "nodeid": item.nodeid,
                 "todo": marker.args[0],
                 "points": marker.kwargs.get("points", 1),
-                "name": doc[0] if doc else item.name,
+                "name": (doc[0] if doc else item.name) + (f" [{item.callspec.id}]" if hasattr(item, "callspec") else ""),
                 "outcome": "not run",
                 "reason": "테스트가 실행되지 않았습니다 (채점 프로세스가 중간에 멈췄습니다)",
             }

@@ -25,17 +25,15 @@ HUB_CHECK_TIMEOUT_S = 2.5
 _ALIASES = {"bundled": "bundled", "tiny": "bundled", "local": "bundled", "hub": "hub", "kogpt2": "hub"}
 
 
-def hub_model_in_cache() -> bool:
-    """True when the hub model's config and weights are in the local Hugging Face cache."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - huggingface_hub ships with transformers
-        return False
-    config = try_to_load_from_cache(HUB_MODEL_NAME, "config.json")
+def hub_model_in_cache(cache_dir: str | None = None) -> bool:
+    """True when the hub model's config is in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    config = try_to_load_from_cache(HUB_MODEL_NAME, "config.json", cache_dir=cache_dir)
     return isinstance(config, str) and os.path.exists(config)
 
 
-def hub_reachable(timeout_s: float = HUB_CHECK_TIMEOUT_S) -> bool:
+def hub_reachable(timeout_s: float = HUB_CHECK_TIMEOUT_S, url: str | None = None) -> bool:
     """Ask the hub once; give up after ``timeout_s`` seconds, DNS look-up included."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
         return False
@@ -43,7 +41,7 @@ def hub_reachable(timeout_s: float = HUB_CHECK_TIMEOUT_S) -> bool:
 
     def probe() -> None:
         try:
-            with urllib.request.urlopen(HUB_CHECK_URL, timeout=timeout_s) as response:
+            with urllib.request.urlopen(url or HUB_CHECK_URL, timeout=timeout_s) as response:
                 answer.append(response.status == 200)
         except Exception:
             answer.append(False)
@@ -65,11 +63,11 @@ def resolve_model_name(choice: str | None = None, verbose: bool = True) -> str:
     if choice:
         kind = _ALIASES.get(choice.strip().lower())
         if kind == "bundled":
-            name, why = str(BUNDLED_MODEL_DIR), f"{source}로 번들 모델을 지정했습니다"
+            name, why = str(BUNDLED_MODEL_DIR), f"{source}에서 번들 모델을 지정했습니다"
         elif kind == "hub":
-            name, why = HUB_MODEL_NAME, f"{source}로 허브 모델을 지정했습니다"
+            name, why = HUB_MODEL_NAME, f"{source}에서 허브 모델을 지정했습니다"
         else:
-            name, why = choice, f"{source}로 지정한 모델입니다"
+            name, why = choice, f"{source}에서 지정한 모델입니다"
     elif hub_model_in_cache():
         name, why = HUB_MODEL_NAME, "로컬 Hugging Face 캐시에 KoGPT2가 있습니다"
     elif hub_reachable():

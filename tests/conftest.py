@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,32 @@ def step_file(step: int, target: str, course_dir: Path) -> Path:
     return course_dir / STEP_FILES[step]
 
 
+IMPORT_TIME_LIMIT_S = 60
+
+
+class ImportTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: int):
+    """SIGALRM-based limit (main thread, POSIX) so a module-level infinite loop cannot hang grading."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise ImportTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def load_step_module(step: int, target: str, course_dir: Path):
     """Import a step file under a unique module name; any failure becomes a Korean test failure."""
     path = step_file(step, target, course_dir)
@@ -61,9 +89,13 @@ def load_step_module(step: int, target: str, course_dir: Path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with time_limit(IMPORT_TIME_LIMIT_S):
+            spec.loader.exec_module(module)
     except KeyboardInterrupt:
         raise
+    except ImportTimeout:
+        pytest.fail(f"{path.name}: 파일을 불러오는 데 {IMPORT_TIME_LIMIT_S}초가 넘게 걸립니다 — "
+                    f"모듈 수준에 무한 루프나 무거운 실행 코드가 없는지 확인하세요", pytrace=False)
     except SystemExit as exc:
         pytest.fail(f"{path.name}: 파일을 불러오는 중에 sys.exit({exc.code})가 호출되었습니다. "
                     f"실행 코드는 if __name__ == '__main__': 아래에 두세요.", pytrace=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -214,9 +215,17 @@ def main() -> None:
         model.save_pretrained(out, safe_serialization=True)
         tokenizer.save_pretrained(out)
 
+    stop_requested: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: stop_requested.append(signum))
+
     model.train()
     loss_sum, loss_n, start_step, start_progress = 0.0, 0, step, progress()
     while progress() < 1.0:
+        if stop_requested:
+            save()
+            log(f"stopped by signal at step {step}; checkpoint saved — rerun the same command to resume")
+            return
         frac = progress()
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, frac, args)

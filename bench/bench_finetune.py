@@ -1,0 +1,222 @@
+"""Step 4 benchmark: fine-tuning throughput, sentiment control and held-out perplexity on real NSMC.
+
+    python bench/bench_finetune.py                      # ../shared/data/nsmc, bundled model, ~5-10 min on 2 cores
+    python bench/bench_finetune.py --nsmc_dir DIR --train_samples 4000 --steps 20
+
+Measured side by side in one run (the same model, data subset and batch size):
+1. training tokens/s (real, non-padding tokens per second of optimizer steps):
+   dynamic padding (GenerationCollator) vs padding every example to max_seq_length (the ratsnlp
+   way) vs a plain Hugging Face ``Trainer`` (needs the ``accelerate`` package; reported as skipped
+   when it is missing). The variants alternate in rounds so background load hits them alike.
+2. sentiment control: a bag-of-words naive Bayes classifier (numpy, on the tokenizer's sub-words)
+   trained on NSMC train, applied to ``--generations`` samples per prefix after fine-tuning on a
+   subset: the share of ``긍정`` and of ``부정`` generations classified positive.
+3. held-out perplexity exp(val_loss) on the first ``--eval_samples`` reviews of ratings_test,
+   before and after fine-tuning.
+Skips with a message when the NSMC folder is absent. Never downloads anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import lightning as L  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.data import DataLoader  # noqa: E402
+from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast  # noqa: E402
+
+from kogpt2_course.generation_data import GenerationCollator, GenerationDataset  # noqa: E402
+from kogpt2_course.generation_task import GenerationTask  # noqa: E402
+from kogpt2_course.model_resolution import resolve_model_name  # noqa: E402
+from kogpt2_course.nsmc import NsmcCorpus, read_nsmc_file  # noqa: E402
+from kogpt2_course.sentiment_generation import generate_reviews  # noqa: E402
+from kogpt2_course.special_tokens import TOKENIZER_KWARGS  # noqa: E402
+from kogpt2_course.train_arguments import GenerationTrainArguments  # noqa: E402
+from kogpt2_course.trainer import get_evaluator  # noqa: E402
+
+
+def quiet_trainer(**kw) -> L.Trainer:
+    return L.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
+                     enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, **kw)
+
+
+def real_tokens(loader, steps: int) -> int:
+    total = 0
+    for i, batch in enumerate(loader):
+        if i >= steps:
+            break
+        total += int(batch["attention_mask"].sum())
+    return total
+
+
+def lightning_tokens_per_s(args, dataset, collate, steps: int) -> tuple[float, int]:
+    torch.manual_seed(0)
+    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=False, collate_fn=collate)
+    task = GenerationTask(GPT2LMHeadModel.from_pretrained(args.pretrained_model_name), args)
+    trainer = quiet_trainer(max_steps=steps, limit_val_batches=0)
+    start = time.perf_counter()
+    trainer.fit(task, train_dataloaders=loader)
+    elapsed = time.perf_counter() - start
+    width = next(iter(loader))["input_ids"].shape[1]
+    return real_tokens(loader, steps) / elapsed, width
+
+
+def hf_trainer_tokens_per_s(args, dataset, collate, steps: int) -> float | str:
+    try:
+        from transformers import Trainer, TrainingArguments
+
+        with tempfile.TemporaryDirectory() as tmp:
+            targs = TrainingArguments(output_dir=tmp, per_device_train_batch_size=args.batch_size, max_steps=steps,
+                                      learning_rate=args.learning_rate, report_to=[], save_strategy="no",
+                                      logging_strategy="no", use_cpu=not torch.cuda.is_available(),
+                                      dataloader_drop_last=False, disable_tqdm=True)
+            model = GPT2LMHeadModel.from_pretrained(args.pretrained_model_name)
+            trainer = Trainer(model=model, args=targs, train_dataset=dataset, data_collator=collate)
+            start = time.perf_counter()
+            trainer.train()
+            elapsed = time.perf_counter() - start
+    except ImportError as exc:
+        return f"건너뜀 ({str(exc).splitlines()[0][:90]})"
+    # The HF Trainer shuffles; the number of real tokens of `steps` batches is about the same.
+    loader = DataLoader(dataset, batch_size=args.batch_size, collate_fn=collate)
+    return real_tokens(loader, steps) / elapsed
+
+
+class BagOfWordsNB:
+    """Multinomial naive Bayes over sub-word ids (add-one smoothing), in numpy."""
+
+    def __init__(self, vocab_size: int):
+        self.vocab_size = vocab_size
+
+    def fit(self, id_lists, labels):
+        counts = np.ones((2, self.vocab_size))
+        for ids, label in zip(id_lists, labels):
+            counts[label] += np.bincount(ids, minlength=self.vocab_size)
+        self.log_probs = np.log(counts / counts.sum(axis=1, keepdims=True))
+        self.log_prior = np.log(np.bincount(labels, minlength=2) / len(labels))
+        return self
+
+    def predict(self, id_lists) -> np.ndarray:
+        scores = [self.log_prior + self.log_probs[:, ids].sum(axis=1) if len(ids) else self.log_prior
+                  for ids in id_lists]
+        return np.array([int(np.argmax(s)) for s in scores])
+
+
+def perplexity(task, loader) -> float:
+    return math.exp(float(get_evaluator().validate(task, dataloaders=loader, verbose=False)[0]["val_loss"]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Step 4 미세 조정 벤치마크 (처리량, 감성 조종, 퍼플렉서티)")
+    parser.add_argument("--nsmc_dir", default=str(ROOT.parent / "shared" / "data" / "nsmc"),
+                        help="ratings_train.txt / ratings_test.txt가 있는 폴더")
+    parser.add_argument("--model", default="bundled", help="모델 (bundled, hub, 이름 또는 폴더)")
+    parser.add_argument("--max_seq_length", type=int, default=64, help="최대 토큰 수 (ratsnlp 방식 패딩 길이)")
+    parser.add_argument("--batch_size", type=int, default=32, help="배치 크기")
+    parser.add_argument("--steps", type=int, default=15, help="처리량 측정: 변형마다 라운드당 학습 스텝 수")
+    parser.add_argument("--rounds", type=int, default=2, help="처리량 측정 라운드 수 (변형을 번갈아 실행)")
+    parser.add_argument("--train_samples", type=int, default=4000, help="감성 조종용 미세 조정 예제 수 (1 에폭)")
+    parser.add_argument("--eval_samples", type=int, default=1000, help="퍼플렉서티를 잴 ratings_test 예제 수")
+    parser.add_argument("--generations", type=int, default=100, help="접두어마다 생성할 리뷰 수")
+    parser.add_argument("--learning_rate", type=float, default=1e-3, help="학습률 (번들 모델 기준)")
+    cli = parser.parse_args(argv)
+
+    nsmc_dir = Path(cli.nsmc_dir)
+    if not (nsmc_dir / "ratings_train.txt").exists() or not (nsmc_dir / "ratings_test.txt").exists():
+        print(f"[건너뜀] NSMC 파일이 없습니다: {nsmc_dir} (ratings_train.txt, ratings_test.txt)")
+        return 0
+    began = time.perf_counter()
+    model_name = resolve_model_name(cli.model)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name, **TOKENIZER_KWARGS)
+    print(f"torch 스레드 {torch.get_num_threads()}개, 장치 {'cuda' if torch.cuda.is_available() else 'cpu'}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # NsmcCorpus reads <root>/<name>/; point a symlinked folder at the (read-only) NSMC copy.
+        root = Path(tmp) / "data"
+        root.mkdir()
+        (root / "nsmc").symlink_to(nsmc_dir.resolve(), target_is_directory=True)
+        args = GenerationTrainArguments(
+            pretrained_model_name=model_name, downstream_corpus_name="nsmc", downstream_corpus_root_dir=str(root),
+            downstream_model_dir=str(Path(tmp) / "ckpt"), max_seq_length=cli.max_seq_length,
+            batch_size=cli.batch_size, learning_rate=cli.learning_rate, epochs=1,
+            max_train_samples=cli.train_samples, max_eval_samples=cli.eval_samples, seed=7)
+        corpus = NsmcCorpus()
+        train = GenerationDataset(args, corpus, tokenizer, "train")
+        val = GenerationDataset(args, corpus, tokenizer, "test")
+        lengths = [len(s) for s in train.sequences]
+        print(f"학습 부분집합 {len(train)}개, 평균 {np.mean(lengths):.1f} 토큰 (최대 {max(lengths)}), "
+              f"검증 {len(val)}개")
+
+        # 1. throughput ---------------------------------------------------------------------------
+        dynamic = GenerationCollator(tokenizer.pad_token_id)
+        padded = GenerationCollator(tokenizer.pad_token_id, pad_to_length=cli.max_seq_length)
+        speed: dict[str, list[float]] = {"dynamic": [], "max_length": [], "hf_trainer": []}
+        hf_note = ""
+        for _ in range(cli.rounds):
+            tps, width_dyn = lightning_tokens_per_s(args, train, dynamic, cli.steps)
+            speed["dynamic"].append(tps)
+            tps, width_max = lightning_tokens_per_s(args, train, padded, cli.steps)
+            speed["max_length"].append(tps)
+            hf = hf_trainer_tokens_per_s(args, train, dynamic, cli.steps)
+            if isinstance(hf, str):
+                hf_note = hf
+            else:
+                speed["hf_trainer"].append(hf)
+        dyn, mx = np.mean(speed["dynamic"]), np.mean(speed["max_length"])
+        print(f"\n[1] 학습 처리량 (실제 토큰/초, {cli.rounds}라운드 x {cli.steps}스텝 평균, 배치 {cli.batch_size})")
+        print(f"  동적 패딩 (Lightning, 첫 배치 폭 {width_dyn})        : {dyn:8.0f} 토큰/초")
+        print(f"  max_seq_length={cli.max_seq_length} 패딩 (ratsnlp 방식, 폭 {width_max}): {mx:8.0f} 토큰/초"
+              f"  → 동적 패딩이 {dyn / mx:.2f}배")
+        if speed["hf_trainer"]:
+            hf = np.mean(speed["hf_trainer"])
+            print(f"  HF Trainer (동적 패딩)                   : {hf:8.0f} 토큰/초  → Lightning/HF = {dyn / hf:.2f}")
+        else:
+            print(f"  HF Trainer: {hf_note}")
+
+        # 3a. perplexity before ---------------------------------------------------------------------
+        val_loader = DataLoader(val, batch_size=cli.batch_size, collate_fn=dynamic)
+        task = GenerationTask(GPT2LMHeadModel.from_pretrained(model_name), args)
+        ppl_before = perplexity(task, val_loader)
+
+        # 2. fine-tune on the subset (1 epoch), then generate ----------------------------------------
+        L.seed_everything(7, verbose=False)
+        loader = DataLoader(train, batch_size=cli.batch_size, shuffle=True, collate_fn=dynamic)
+        start = time.perf_counter()
+        quiet_trainer(max_epochs=1, limit_val_batches=0).fit(task, train_dataloaders=loader)
+        train_time = time.perf_counter() - start
+        ppl_after = perplexity(task, val_loader)
+
+        rows = read_nsmc_file(nsmc_dir / "ratings_train.txt").rows
+        test_rows = read_nsmc_file(nsmc_dir / "ratings_test.txt").rows[:5000]
+        encode = lambda texts: [np.array(ids, dtype=np.int64) for ids in tokenizer(texts)["input_ids"]]  # noqa: E731
+        classifier = BagOfWordsNB(len(tokenizer)).fit(encode([r.document for r in rows]),
+                                                       np.array([r.label for r in rows]))
+        accuracy = float(np.mean(classifier.predict(encode([r.document for r in test_rows]))
+                                 == np.array([r.label for r in test_rows])))
+        rates = {}
+        samples = {}
+        for prefix in ("긍정", "부정"):
+            texts = generate_reviews(task.model, tokenizer, prefix, cli.generations, max_new_tokens=30, seed=7)
+            rates[prefix] = float(np.mean(classifier.predict(encode(texts)) == 1))
+            samples[prefix] = texts[:3]
+        print(f"\n[2] 감성 조종 (학습 {len(train)}개 x 1 에폭 = {len(loader)}스텝, {train_time:.0f}초; "
+              f"BoW 나이브 베이즈, ratings_test 5000개 정확도 {accuracy:.1%})")
+        for prefix in ("긍정", "부정"):
+            print(f"  '{prefix}' 생성 {cli.generations}개 중 긍정 판정: {rates[prefix]:.0%}   예: {samples[prefix]}")
+        print(f"\n[3] 검증 퍼플렉서티 (ratings_test 앞 {len(val)}개): 학습 전 {ppl_before:.1f} → 학습 후 {ppl_after:.1f}")
+    print(f"\n전체 {time.perf_counter() - began:.0f}초")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Greedy generation speed at batch 1: KV cache vs recomputing the whole prefix every step.
+
+Measured side by side in one run on the same model and prompt, each generating exactly
+--new_tokens tokens (eos ignored):
+  * HF ``model.generate(do_sample=False)`` (uses the KV cache),
+  * the Step 1 solution's hand-written loop (KV cache),
+  * a loop that feeds the full prefix every step (no cache) — the quadratic baseline.
+
+    python bench/bench_generation_speed.py                  # bundled model
+    python bench/bench_generation_speed.py --model hub      # the real KoGPT2, when available
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kogpt2_course.model_resolution import add_model_argument, resolve_model_name  # noqa: E402
+from kogpt2_course.special_tokens import TOKENIZER_KWARGS  # noqa: E402
+from solutions.step1_solution import greedy_decode_loop  # noqa: E402
+
+
+@torch.no_grad()
+def recompute_loop(model, input_ids: torch.Tensor, new_tokens: int) -> torch.Tensor:
+    ids = input_ids
+    for _ in range(new_tokens):
+        next_token = model(input_ids=ids, use_cache=False).logits[:, -1].argmax(-1, keepdim=True)
+        ids = torch.cat([ids, next_token], dim=-1)
+    return ids
+
+
+def timed(fn, repeats: int) -> tuple[float, torch.Tensor]:
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_argument(parser)
+    parser.add_argument("--prompt", default="이 영화", help="프롬프트")
+    parser.add_argument("--new_tokens", type=int, default=200, help="생성할 토큰 수")
+    parser.add_argument("--repeats", type=int, default=3, help="반복 측정 횟수 (최솟값 사용)")
+    args = parser.parse_args()
+
+    name = resolve_model_name(args.model)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(name, **TOKENIZER_KWARGS)
+    model = AutoModelForCausalLM.from_pretrained(name).eval()
+    ids = tokenizer.encode(args.prompt, return_tensors="pt")
+    n = min(args.new_tokens, model.config.n_positions - ids.shape[1])
+
+    def hf_generate():
+        with torch.no_grad():
+            return model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                  max_new_tokens=n, min_new_tokens=n, pad_token_id=tokenizer.pad_token_id)
+
+    rows = [("generate (KV 캐시)", *timed(hf_generate, args.repeats)),
+            ("Step 1 루프 (KV 캐시)", *timed(lambda: greedy_decode_loop(model, ids, n, None), args.repeats)),
+            ("전체 재계산 루프 (캐시 없음)", *timed(lambda: recompute_loop(model, ids, n), args.repeats))]
+    baseline = rows[-1][1]
+    print(f"\n모델 {name}, 배치 1, 그리디, 프롬프트 {len(ids[0])}토큰 + 새 토큰 {n}개, "
+          f"torch 스레드 {torch.get_num_threads()}개, {args.repeats}회 중 최솟값")
+    print(f"{'방식':<24}{'초':>8}{'토큰/초':>10}{'재계산 대비':>12}")
+    for label, seconds, _ in rows:
+        print(f"{label:<24}{seconds:>8.3f}{n / seconds:>10.1f}{baseline / seconds:>11.2f}x")
+    same = rows[1][2][0, :ids.shape[1] + n].tolist() == rows[2][2][0].tolist()
+    print(f"Step 1 루프와 재계산 루프의 토큰이 같은가: {same}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The figures of Steps 2–3: next-token distributions, kept sets of top-k / top-p, metric bars.
+
+Every function takes plain numbers and Korean labels, draws one figure and saves it as PNG with
+``plotting.save_figure`` (shown inline in a notebook). They return the path of the PNG file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .plotting import OUTPUT_DIR, plt, save_figure
+
+KEPT_COLOR = "#1f77b4"
+REMOVED_COLOR = "#d0d0d0"
+
+
+def _as_floats(values) -> list[float]:
+    return [float(v) for v in values]
+
+
+def plot_token_distributions(labels: Sequence[str], distributions: Mapping[str, Sequence[float]],
+                             filename: str, output_dir: str | Path = OUTPUT_DIR, title: str = "",
+                             notes: Mapping[str, str] | None = None) -> Path:
+    """One bar panel per distribution (e.g. per temperature) over the same tokens ``labels``."""
+    names = list(distributions)
+    fig, axes = plt.subplots(len(names), 1, figsize=(max(8, 0.45 * len(labels)), 2.2 * len(names)),
+                             sharex=True, squeeze=False)
+    x = range(len(labels))
+    for ax, name in zip(axes[:, 0], names):
+        probs = _as_floats(distributions[name])
+        ax.bar(x, probs, color=KEPT_COLOR)
+        ax.set_ylim(0, max(max(probs) * 1.15, 0.05))
+        ax.set_ylabel("확률")
+        note = f"   {notes[name]}" if notes and name in notes else ""
+        ax.set_title(f"{name}{note}", loc="left", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1, 0].set_xticks(list(x), labels, rotation=60, ha="right", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, filename, output_dir)
+
+
+def plot_kept_sets(labels: Sequence[str], probs: Sequence[float], kept: Mapping[str, Sequence[bool]],
+                   filename: str, output_dir: str | Path = OUTPUT_DIR, title: str = "",
+                   notes: Mapping[str, str] | None = None) -> Path:
+    """The same distribution once per filter, kept tokens in colour and removed ones in grey."""
+    probs = _as_floats(probs)
+    names = list(kept)
+    fig, axes = plt.subplots(len(names), 1, figsize=(max(8, 0.3 * len(labels)), 2.4 * len(names)),
+                             sharex=True, squeeze=False)
+    x = list(range(len(labels)))
+    for ax, name in zip(axes[:, 0], names):
+        colors = [KEPT_COLOR if k else REMOVED_COLOR for k in kept[name]]
+        ax.bar(x, probs, color=colors)
+        ax.set_ylabel("확률")
+        note = f"   {notes[name]}" if notes and name in notes else ""
+        ax.set_title(f"{name}{note}", loc="left", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(handles=[plt.Rectangle((0, 0), 1, 1, color=KEPT_COLOR),
+                               plt.Rectangle((0, 0), 1, 1, color=REMOVED_COLOR)],
+                      labels=["남긴 토큰", "버린 토큰"], loc="upper right")
+    axes[-1, 0].set_xticks(x, labels, rotation=70, ha="right", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, filename, output_dir)
+
+
+def plot_metric_bars(values: Mapping[str, Mapping[str, float]], filename: str,
+                     output_dir: str | Path = OUTPUT_DIR, title: str = "", ylabel: str = "") -> Path:
+    """Grouped bars: one group per setting (outer keys), one bar per metric (inner keys)."""
+    settings = list(values)
+    metrics = list(dict.fromkeys(m for v in values.values() for m in v))
+    width = 0.8 / max(1, len(metrics))
+    fig, ax = plt.subplots(figsize=(min(16, max(6, 0.9 * len(settings) + 2)), 4.5))
+    for i, metric in enumerate(metrics):
+        xs = [s + (i - (len(metrics) - 1) / 2) * width for s in range(len(settings))]
+        heights = [float(values[name].get(metric, 0.0)) for name in settings]
+        bars = ax.bar(xs, heights, width=width, label=metric)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks(range(len(settings)), settings, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, max([1.0] + [float(v) * 1.15 for m in values.values() for v in m.values()]))
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, filename, output_dir)

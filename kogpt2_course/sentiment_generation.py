@@ -1,0 +1,37 @@
+"""Generate reviews steered by a sentiment prefix (``긍정``/``부정``) — Step 4's before/after demo,
+the benchmark's sentiment check and Step 5's service.
+
+The prompt is ``</s>긍정``: the same start as every training text ``</s>긍정 <review></s>``
+(see :mod:`kogpt2_course.generation_data`), and generation stops at the next ``</s>``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .generation_data import SENTIMENT_PREFIXES
+
+
+def sentiment_prompt_ids(tokenizer, sentiment: str | int) -> torch.Tensor:
+    """``[[</s>] + tokens("긍정")]``, shape (1, length). ``sentiment``: ``"긍정"``/``"부정"`` or label 1/0."""
+    word = SENTIMENT_PREFIXES[int(sentiment)] if isinstance(sentiment, int) else str(sentiment).strip()
+    return torch.tensor([[tokenizer.bos_token_id, *tokenizer.encode(word)]])
+
+
+def generate_reviews(model, tokenizer, sentiment: str | int, num_samples: int = 3, max_new_tokens: int = 40,
+                     seed: int | None = None, **generate_kwargs) -> list[str]:
+    """``num_samples`` sampled reviews (text after the prefix, special tokens removed).
+
+    Defaults: top-p 0.9 / top-k 50 sampling, repetition penalty 1.2; ``generate_kwargs`` override them.
+    """
+    prompt = sentiment_prompt_ids(tokenizer, sentiment).to(model.device)
+    options = dict(do_sample=True, top_k=50, top_p=0.9, repetition_penalty=1.2)
+    options.update(generate_kwargs)
+    if seed is not None:
+        torch.manual_seed(seed)
+    model.eval()
+    with torch.no_grad():
+        output = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=max_new_tokens,
+                                num_return_sequences=num_samples, pad_token_id=tokenizer.pad_token_id,
+                                eos_token_id=tokenizer.eos_token_id, **options)
+    return [tokenizer.decode(seq[prompt.shape[1]:], skip_special_tokens=True).strip() for seq in output]

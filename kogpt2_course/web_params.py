@@ -1,0 +1,222 @@
+"""Validation of the web demo's generation parameters (the ratsnlp ``/api`` contract).
+
+Every field a client may send is described once here (type, default, valid range, a Korean
+label and a one-line Korean explanation). The same descriptions drive the validation of
+``POST /api`` and the sliders of the page, so the UI and the server never disagree.
+
+Lengths are counted in *new* tokens (the prompt is not included): ``min_length`` and
+``max_length`` become ``min_new_tokens`` / ``max_new_tokens`` of ``model.generate``.
+Any problem raises :class:`ParameterError` with the field's name and a Korean message;
+the web app turns it into HTTP 400.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+DEFAULT_MAX_NEW_TOKENS_CAP = 128
+DEFAULT_MAX_PROMPT_CHARS = 300
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+MAX_NUM_BEAMS = 4
+BODY_FIELD = "body"  # the name used for problems with the request body as a whole
+
+
+class ParameterError(ValueError):
+    """A bad request field. ``field`` names it; ``message`` is the Korean explanation."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = f"{field}: {message}"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One generation parameter: its type, default and valid range, in Korean for the UI."""
+
+    name: str
+    kind: str  # "int", "float" or "bool"
+    default: Any
+    label: str
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    step: float = 1
+    slider_min: float | None = None  # where the slider starts when ``minimum`` is excluded
+
+    def range_text(self) -> str:
+        if self.kind == "bool":
+            return "true 또는 false"
+        low = f"{_fmt(self.minimum)} 초과" if self.exclusive_minimum else f"{_fmt(self.minimum)} 이상"
+        return f"{low} {_fmt(self.maximum)} 이하"
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["range_text"] = self.range_text()
+        data["slider_min"] = self.minimum if self.slider_min is None else self.slider_min
+        return data
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def param_specs(max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP) -> list[ParamSpec]:
+    """The parameters of ``POST /api`` besides ``prompt``, in the order the page shows them."""
+    cap = int(max_new_tokens_cap)
+    return [
+        ParamSpec("do_sample", "bool", True, "샘플링 사용",
+                  "끄면 매번 가장 확률이 높은 토큰만 고릅니다(그리디·빔 서치), 켜면 확률에 따라 뽑습니다."),
+        ParamSpec("max_length", "int", min(40, cap), "최대 생성 길이",
+                  "프롬프트 뒤에 새로 만들 토큰 수의 상한입니다. 길수록 오래 걸립니다.", 1, cap),
+        ParamSpec("min_length", "int", min(10, cap), "최소 생성 길이",
+                  "이만큼 만들기 전에는 문장 끝(</s>)이 나오지 않게 막습니다.", 0, cap),
+        ParamSpec("temperature", "float", 0.9, "온도(temperature)",
+                  "1보다 작으면 확률 높은 토큰에 더 몰리고, 크면 분포가 평평해져 엉뚱한 토큰도 나옵니다.",
+                  0, 5.0, exclusive_minimum=True, step=0.05, slider_min=0.05),
+        ParamSpec("top_k", "int", 50, "top-k",
+                  "확률이 높은 k개 토큰 중에서만 뽑습니다. 0이면 제한하지 않습니다.", 0, 500),
+        ParamSpec("top_p", "float", 0.92, "top-p (누적 확률)",
+                  "확률을 높은 순으로 더해 p에 이를 때까지의 토큰 중에서만 뽑습니다. 1이면 제한 없음.",
+                  0, 1.0, exclusive_minimum=True, step=0.01, slider_min=0.01),
+        ParamSpec("repetition_penalty", "float", 1.2, "반복 벌점",
+                  "이미 나온 토큰의 점수를 이만큼 나눠 반복을 줄입니다. 1이면 벌점 없음.",
+                  0.5, 3.0, step=0.05),
+        ParamSpec("no_repeat_ngram_size", "int", 3, "n-gram 반복 금지",
+                  "같은 n개 토큰 묶음이 두 번 나오지 않게 합니다. 0이면 끔.", 0, 10),
+        ParamSpec("num_beams", "int", 1, "빔 개수",
+                  "여러 후보 문장을 동시에 키워 가장 좋은 것을 고릅니다(빔 서치). 1이면 끔. 클수록 느립니다.",
+                  1, MAX_NUM_BEAMS),
+    ]
+
+
+PRESETS: dict[str, dict] = {
+    "greedy": {"label": "그리디 (항상 같은 결과)",
+               "values": dict(do_sample=False, num_beams=1, temperature=1.0, top_k=50, top_p=1.0,
+                              repetition_penalty=1.0, no_repeat_ngram_size=0)},
+    "balanced": {"label": "균형",
+                 "values": dict(do_sample=True, num_beams=1, temperature=0.9, top_k=50, top_p=0.92,
+                                repetition_penalty=1.2, no_repeat_ngram_size=3)},
+    "creative": {"label": "창의적",
+                 "values": dict(do_sample=True, num_beams=1, temperature=1.3, top_k=0, top_p=0.98,
+                                repetition_penalty=1.1, no_repeat_ngram_size=2)},
+}
+
+
+def _shown(value: Any) -> str:
+    """A short JSON-like rendering of a received value for error messages."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "숫자"
+    if isinstance(value, str):
+        return "문자열"
+    if isinstance(value, list):
+        return "배열"
+    if isinstance(value, dict):
+        return "객체"
+    return type(value).__name__
+
+
+def _check_value(spec: ParamSpec, value: Any):
+    name = spec.name
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise ParameterError(name, f"true 또는 false여야 합니다 (받은 값: {_shown(value)}, 형식: {_type_name(value)}).")
+        return value
+    # bool is a subclass of int in Python: true/false is never a number here.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        kind = "정수" if spec.kind == "int" else "숫자"
+        raise ParameterError(name, f"{kind}여야 합니다 (받은 값: {_shown(value)}, 형식: {_type_name(value)}).")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterError(name, f"유한한 숫자여야 합니다 (NaN/Infinity는 쓸 수 없습니다, 받은 값: {value}).")
+    if spec.kind == "int":
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ParameterError(name, f"정수여야 합니다 (받은 값: {_shown(value)}).")
+            value = int(value)
+    else:
+        value = float(value)
+    too_low = value <= spec.minimum if spec.exclusive_minimum else value < spec.minimum
+    if too_low or value > spec.maximum:
+        raise ParameterError(name, f"{spec.range_text()}여야 합니다 (받은 값: {_shown(value)}).")
+    return value
+
+
+def validate_prompt(value: Any, max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> str:
+    if value is None:
+        raise ParameterError("prompt", "프롬프트를 입력하세요 (필수 항목입니다).")
+    if not isinstance(value, str):
+        raise ParameterError("prompt", f"문자열이어야 합니다 (받은 형식: {_type_name(value)}).")
+    if not value.strip():
+        raise ParameterError("prompt", "빈 프롬프트로는 생성할 수 없습니다. 문장을 입력하세요.")
+    if len(value) > max_prompt_chars:
+        raise ParameterError("prompt", f"최대 {max_prompt_chars}자까지 입력할 수 있습니다 (받은 길이: {len(value)}자).")
+    bad = next((ch for ch in value if unicodedata.category(ch) in {"Cc", "Cs"} and ch not in "\n\t\r"), None)
+    if bad is not None:
+        raise ParameterError("prompt", f"제어 문자(U+{ord(bad):04X})는 쓸 수 없습니다.")
+    return value
+
+
+def validate_params(data: Any, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP,
+                    max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> dict:
+    """Check a decoded JSON request; return ``prompt`` plus every parameter (defaults filled in)."""
+    if not isinstance(data, Mapping):
+        raise ParameterError(BODY_FIELD, f"JSON 객체({{...}})여야 합니다 (받은 형식: {_type_name(data)}).")
+    specs = {spec.name: spec for spec in param_specs(max_new_tokens_cap)}
+    unknown = [key for key in data if key != "prompt" and key not in specs]
+    if unknown:
+        allowed = ", ".join(["prompt", *specs])
+        raise ParameterError(str(unknown[0])[:40], f"알 수 없는 항목입니다. 쓸 수 있는 항목: {allowed}.")
+    result = {"prompt": validate_prompt(data.get("prompt"), max_prompt_chars)}
+    for name, spec in specs.items():
+        result[name] = _check_value(spec, data[name]) if name in data else spec.default
+    if "min_length" not in data:  # the default must not clash with a small max_length the client chose
+        result["min_length"] = min(result["min_length"], result["max_length"])
+    if result["min_length"] > result["max_length"]:
+        raise ParameterError("min_length", f"max_length({result['max_length']}) 이하여야 합니다 "
+                                           f"(받은 값: {result['min_length']}).")
+    return result
+
+
+def parse_json_body(raw: bytes, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Any:
+    """Decode a request body as UTF-8 JSON; any problem is a ParameterError on ``body``."""
+    if len(raw) > max_body_bytes:
+        raise ParameterError(BODY_FIELD, f"요청 본문이 너무 큽니다 (최대 {max_body_bytes:,}바이트).")
+    if not raw.strip():
+        raise ParameterError(BODY_FIELD, "요청 본문이 비어 있습니다. JSON 객체를 보내세요.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParameterError(BODY_FIELD, "UTF-8로 인코딩된 JSON이어야 합니다.") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParameterError(BODY_FIELD, f"JSON 형식이 잘못되었습니다 ({exc.lineno}번째 줄 {exc.colno}번째 글자 근처).") from None
+    except (ValueError, RecursionError):  # e.g. an integer with thousands of digits, deep nesting
+        raise ParameterError(BODY_FIELD, "JSON을 해석할 수 없습니다 (너무 큰 숫자나 너무 깊은 중첩).") from None
+
+
+def check_prompt_tokens(num_prompt_tokens: int, max_new_tokens: int, n_positions: int) -> None:
+    """Raise a ParameterError on ``prompt`` when prompt + new tokens exceed the model's context."""
+    if num_prompt_tokens + max_new_tokens > n_positions:
+        room = max(n_positions - max_new_tokens, 0)
+        raise ParameterError("prompt", f"프롬프트가 너무 깁니다: 토큰 {num_prompt_tokens}개 + 생성 {max_new_tokens}개가 "
+                                       f"모델의 최대 길이 {n_positions}을(를) 넘습니다 (프롬프트는 토큰 {room}개까지).")

@@ -1,0 +1,151 @@
+// KoGPT2 웹 데모 화면. 결과와 오류는 언제나 textContent로 넣습니다 (HTML로 해석하지 않음).
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("page-data").textContent);
+  const specs = data.specs;
+  const $ = (id) => document.getElementById(id);
+  const generateButton = $("generate");
+  const candidatesButton = $("candidates-button");
+  const statusBox = $("status");
+  const errorBox = $("error");
+  const resultBox = $("result");
+  const resultMeta = $("result-meta");
+
+  function setValue(spec, value) {
+    const input = $(spec.name);
+    if (spec.kind === "bool") { input.checked = Boolean(value); return; }
+    input.value = value;
+    const slider = $(spec.name + "-slider");
+    if (slider) slider.value = value;
+  }
+
+  // 슬라이더와 숫자 칸을 서로 맞춥니다.
+  for (const spec of specs) {
+    if (spec.kind === "bool") continue;
+    const input = $(spec.name);
+    const slider = $(spec.name + "-slider");
+    slider.addEventListener("input", () => { input.value = slider.value; clearPreset(); });
+    input.addEventListener("input", () => { if (input.value !== "") slider.value = input.value; clearPreset(); });
+  }
+
+  // 최소 길이가 최대 길이를 넘지 않게 맞춥니다.
+  function keepLengthsOrdered(changed) {
+    const minSpec = specs.find((s) => s.name === "min_length");
+    const maxSpec = specs.find((s) => s.name === "max_length");
+    const low = Number($("min_length").value), high = Number($("max_length").value);
+    if ($("min_length").value === "" || $("max_length").value === "" || low <= high) return;
+    if (changed === "max_length") setValue(minSpec, high); else setValue(maxSpec, low);
+  }
+  for (const name of ["min_length", "max_length"]) {
+    $(name).addEventListener("change", () => keepLengthsOrdered(name));
+    $(name + "-slider").addEventListener("input", () => keepLengthsOrdered(name));
+  }
+
+  function clearPreset() {
+    document.querySelectorAll("button.preset").forEach((b) => b.classList.remove("active"));
+  }
+
+  document.querySelectorAll("button.preset").forEach((button) => {
+    button.addEventListener("click", () => {
+      const values = data.presets[button.dataset.preset].values;
+      for (const spec of specs) {
+        if (Object.prototype.hasOwnProperty.call(values, spec.name)) setValue(spec, values[spec.name]);
+      }
+      clearPreset();
+      button.classList.add("active");
+    });
+  });
+
+  function collect() {
+    const body = { prompt: $("prompt").value };
+    for (const spec of specs) {
+      const input = $(spec.name);
+      if (spec.kind === "bool") body[spec.name] = input.checked;
+      else body[spec.name] = input.value === "" ? null : Number(input.value);
+    }
+    return body;
+  }
+
+  function showError(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = !message;
+  }
+
+  async function post(url, body) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new Error("서버에 연결할 수 없습니다. 서버가 켜져 있는지 확인하세요.");
+    }
+    let payload = null;
+    try { payload = await response.json(); } catch (e) { payload = null; }
+    if (!response.ok || !payload || !payload.ok) {
+      const message = payload && payload.error ? payload.error : "요청이 실패했습니다 (HTTP " + response.status + ").";
+      throw new Error(message);
+    }
+    return payload;
+  }
+
+  function busy(on, message) {
+    generateButton.disabled = on;
+    if (candidatesButton) candidatesButton.disabled = on;
+    statusBox.textContent = message || "";
+  }
+
+  generateButton.addEventListener("click", async () => {
+    showError("");
+    busy(true, "생성 중입니다…");
+    const started = performance.now();
+    try {
+      const payload = await post("/api", collect());
+      resultBox.textContent = "";
+      const text = payload.text;
+      if (text.startsWith(payload.prompt)) {
+        const promptPart = document.createElement("span");
+        promptPart.className = "prompt-part";
+        promptPart.textContent = payload.prompt;
+        resultBox.append(promptPart, document.createTextNode(text.slice(payload.prompt.length)));
+      } else {
+        resultBox.textContent = text;
+      }
+      const seconds = ((performance.now() - started) / 1000).toFixed(2);
+      resultMeta.textContent = "모델 생성 " + payload.elapsed_s.toFixed(2) + "초 · 전체 " + seconds + "초 · " +
+        (payload.params.do_sample ? "샘플링" : (payload.params.num_beams > 1 ? "빔 서치" : "그리디"));
+      busy(false, "완료");
+    } catch (e) {
+      showError(e.message);
+      busy(false, "");
+    }
+  });
+
+  if (candidatesButton) {
+    candidatesButton.addEventListener("click", async () => {
+      showError("");
+      busy(true, "후보 계산 중…");
+      try {
+        const payload = await post("/api/next-tokens", { prompt: $("prompt").value, k: 10 });
+        const list = $("candidates");
+        list.textContent = "";
+        const top = payload.candidates.length ? payload.candidates[0].probability : 1;
+        for (const c of payload.candidates) {
+          const item = document.createElement("li");
+          const token = document.createElement("span");
+          token.className = "token";
+          token.textContent = c.token;
+          const bar = document.createElement("span");
+          bar.className = "bar";
+          bar.style.width = Math.max(2, Math.round(120 * c.probability / top)) + "px";
+          item.append(token, bar, document.createTextNode((100 * c.probability).toFixed(1) + "%"));
+          list.append(item);
+        }
+        busy(false, "");
+      } catch (e) {
+        showError(e.message);
+        busy(false, "");
+      }
+    });
+  }
+})();

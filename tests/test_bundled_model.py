@@ -1,0 +1,171 @@
+"""The bundled Korean GPT-2: loads exactly like KoGPT2, and the model-resolution rules."""
+
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from kogpt2_course import model_resolution
+from kogpt2_course.model_resolution import BUNDLED_MODEL_DIR, HUB_MODEL_NAME, resolve_model_name
+from kogpt2_course.special_tokens import TOKENIZER_KWARGS
+
+KOGPT2_SPECIAL_IDS = {"</s>": 1, "<usr>": 2, "<pad>": 3, "<sys>": 4, "<unk>": 5, "<mask>": 6}
+
+
+def test_tokenizers_load_like_kogpt2_with_the_same_special_ids():
+    fast = PreTrainedTokenizerFast.from_pretrained(BUNDLED_MODEL_DIR, **TOKENIZER_KWARGS)
+    auto = AutoTokenizer.from_pretrained(BUNDLED_MODEL_DIR)
+    for tok in (fast, auto):
+        assert tok.convert_tokens_to_ids(list(KOGPT2_SPECIAL_IDS)) == list(KOGPT2_SPECIAL_IDS.values())
+        assert (tok.bos_token_id, tok.eos_token_id, tok.pad_token_id, tok.unk_token_id, tok.mask_token_id) == (1, 1, 3, 5, 6)
+        text = "배우들 연기가 정말 좋았어요 ㅎㅎ 10점!"
+        ids = tok.encode(text)
+        assert 1 not in ids, "KoGPT2처럼 encode는 특수 토큰을 붙이지 않아야 합니다"
+        assert tok.decode(ids) == text
+    assert fast.encode("이 영화 최고") == auto.encode("이 영화 최고")
+
+
+def test_models_load_with_both_classes_and_take_256_positions():
+    model = GPT2LMHeadModel.from_pretrained(BUNDLED_MODEL_DIR).eval()
+    auto = AutoModelForCausalLM.from_pretrained(BUNDLED_MODEL_DIR).eval()
+    assert model.config.n_positions >= 256
+    assert (model.config.bos_token_id, model.config.eos_token_id, model.config.pad_token_id) == (1, 1, 3)
+    ids = torch.randint(7, model.config.vocab_size, (1, model.config.n_positions))
+    with torch.no_grad():
+        logits = model(ids).logits
+        assert torch.isfinite(logits).all()
+        assert torch.allclose(logits, auto(ids).logits, atol=1e-5)
+
+
+def test_bundled_folder_is_small_safetensors():
+    files = {p.name: p.stat().st_size for p in BUNDLED_MODEL_DIR.iterdir()}
+    assert "model.safetensors" in files and "pytorch_model.bin" not in files
+    assert sum(files.values()) <= 40 * 1024 * 1024
+    assert "README.md" in files, "모델 카드가 필요합니다"
+
+
+REVIEWS = [
+    "처음에는 별 기대 없이 봤는데 생각보다 훨씬 재미있어서 놀랐다.",
+    "배우들의 연기가 자연스럽고 음악도 장면마다 잘 어울렸다.",
+    "이야기가 너무 늘어져서 중간에 잠깐 졸았지만 결말은 괜찮았다.",
+    "가족과 함께 보기 좋은 따뜻한 영화였어요. 아이들도 좋아했습니다.",
+    "감독이 무엇을 말하고 싶은지 끝까지 잘 모르겠다. 시간이 아깝다.",
+    "주인공이 울 때 나도 같이 울었다. 오랜만에 마음이 움직인 작품.",
+    "액션 장면은 화려한데 대사가 어색해서 몰입이 잘 안 됐다.",
+    "원작 소설을 좋아했는데 영화도 그 분위기를 잘 살린 것 같아요.",
+    "극장에서 다시 보고 싶은 영화. 영상미가 정말 아름답다.",
+    "별점이 왜 이렇게 높은지 이해가 안 간다. 평범한 영화다.",
+    "조연 배우들이 웃음을 책임졌다. 두 시간이 금방 지나갔다.",
+    "결말이 너무 뻔해서 아쉬웠지만 그래도 볼 만했다.",
+    "친구 추천으로 봤는데 인생 영화가 되었습니다. 강력 추천합니다.",
+    "시작부터 끝까지 긴장감이 넘쳤다. 올해 본 영화 중 최고.",
+]
+
+
+def test_late_positions_are_trained():
+    """Positions 192-255 predict as well as early ones: untrained (random) positions would not."""
+    tok = PreTrainedTokenizerFast.from_pretrained(BUNDLED_MODEL_DIR, **TOKENIZER_KWARGS)
+    model = GPT2LMHeadModel.from_pretrained(BUNDLED_MODEL_DIR).eval()
+    ids = []
+    for review in REVIEWS * 3:  # distinct reviews; the tail repeats them, so compare against the same text
+        ids += [tok.eos_token_id] + tok.encode(review)
+    n = model.config.n_positions
+    first_pass = len([1] + sum(([tok.eos_token_id] + tok.encode(r) for r in REVIEWS), []))
+    assert len(ids) >= n, "test text too short"
+    with torch.no_grad():
+        def token_losses(window):
+            x = torch.tensor([window])
+            logits = model(x).logits[0, :-1]
+            return torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="none")
+
+        early = token_losses(ids[:first_pass]).mean()          # positions 0..~first_pass, no repeats
+        shifted = ids[len(ids) - n:]                          # the same kind of text ending at position 255
+        late = token_losses(shifted)[-64:].mean()              # positions 192-255
+    assert torch.isfinite(late)
+    assert late < early + 0.5, f"late positions loss {late:.2f} vs early {early:.2f}: positions look untrained"
+
+
+@pytest.mark.parametrize("choice,expected", [("bundled", str(BUNDLED_MODEL_DIR)), ("hub", HUB_MODEL_NAME),
+                                              ("some/other-model", "some/other-model")])
+def test_explicit_choice_wins(choice, expected, monkeypatch, capsys):
+    monkeypatch.setenv(model_resolution.ENV_VAR, "hub")
+    assert resolve_model_name(choice) == expected
+    assert "--model" in capsys.readouterr().out
+
+
+def test_environment_variable_forces_a_choice(monkeypatch, capsys):
+    monkeypatch.setenv(model_resolution.ENV_VAR, "bundled")
+    monkeypatch.setattr(model_resolution, "hub_model_in_cache", lambda: True)
+    assert resolve_model_name(None) == str(BUNDLED_MODEL_DIR)
+    assert model_resolution.ENV_VAR in capsys.readouterr().out
+
+
+def test_cached_hub_model_is_preferred(monkeypatch, capsys):
+    monkeypatch.delenv(model_resolution.ENV_VAR, raising=False)
+    monkeypatch.setattr(model_resolution, "hub_model_in_cache", lambda: True)
+    assert resolve_model_name(None) == HUB_MODEL_NAME
+    assert "캐시" in capsys.readouterr().out
+
+
+def test_cache_detection_reads_the_hf_cache_layout(tmp_path):
+    assert not model_resolution.hub_model_in_cache(cache_dir=str(tmp_path))
+    repo = tmp_path / ("models--" + HUB_MODEL_NAME.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    assert model_resolution.hub_model_in_cache(cache_dir=str(tmp_path))
+
+
+@pytest.fixture
+def silent_server():
+    """A local TCP server that accepts connections and never answers: a hub that hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/api/models/x"
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_offline_decision_is_quick_and_falls_back_to_bundled(monkeypatch, silent_server, capsys):
+    monkeypatch.delenv(model_resolution.ENV_VAR, raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(model_resolution, "hub_model_in_cache", lambda: False)
+    monkeypatch.setattr(model_resolution, "HUB_CHECK_URL", silent_server)
+    started = time.monotonic()
+    chosen = resolve_model_name(None)
+    elapsed = time.monotonic() - started
+    assert chosen == str(BUNDLED_MODEL_DIR)
+    assert elapsed < 5.0, f"offline decision took {elapsed:.1f}s"
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "포함된 작은 모델" in out
+
+
+def test_hf_hub_offline_skips_the_network(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(model_resolution.urllib.request, "urlopen",
+                        lambda *a, **k: pytest.fail("네트워크를 쓰면 안 됩니다"))
+    assert model_resolution.hub_reachable() is False

@@ -1,0 +1,210 @@
+"""The web demo in a real browser: Debian's headless Chromium driven by Selenium (no browser download).
+
+The app (bundled model, a few new tokens) is served by waitress on 127.0.0.1 on a free port in a
+thread of this test process. Screenshots go to outputs/screenshots/. Skips cleanly, with the
+reason, when chromium or chromedriver is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from kogpt2_course.generation import generate_ids
+from kogpt2_course.web_app import create_app
+from kogpt2_course.web_server import BackgroundServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT_DIR = ROOT / "outputs" / "screenshots"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run"]
+XSS_PROMPT = "<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\">이 영화"
+
+selenium = pytest.importorskip("selenium", reason="selenium이 설치되어 있지 않습니다")
+if not (Path(CHROMEDRIVER).exists() and Path(CHROMIUM).exists()):
+    pytest.skip(f"브라우저 테스트를 건너뜁니다: chromium({CHROMIUM}) 또는 chromedriver({CHROMEDRIVER})가 없습니다 "
+                f"(Debian: apt-get install chromium chromium-driver)", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+class GatedInference:
+    """Real generation with the bundled model; ``hold()`` makes the next call wait until ``release()``."""
+
+    def __init__(self, model, tokenizer):
+        self.model, self.tokenizer = model, tokenizer
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def hold(self):
+        self.gate.clear()
+        self.entered.clear()
+
+    def release(self):
+        self.gate.set()
+
+    def __call__(self, prompt, **p):
+        self.entered.set()
+        self.gate.wait(30)
+        sampling = dict(top_p=p["top_p"], top_k=p["top_k"], temperature=p["temperature"]) if p["do_sample"] else {}
+        output = generate_ids(self.model, self.tokenizer, prompt, max_new_tokens=p["max_length"],
+                              min_new_tokens=p["min_length"], do_sample=p["do_sample"], num_beams=p["num_beams"],
+                              repetition_penalty=p["repetition_penalty"],
+                              no_repeat_ngram_size=p["no_repeat_ngram_size"], **sampling)
+        return self.tokenizer.decode(output[0], skip_special_tokens=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Small generations are much faster on one thread when the CPU is shared; restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def inference(tiny_model, tiny_tokenizer):
+    return GatedInference(tiny_model, tiny_tokenizer)
+
+
+@pytest.fixture(scope="module")
+def server(inference, tiny_model, tiny_tokenizer):
+    def next_tokens(prompt, k):
+        ids = tiny_tokenizer.encode(prompt, return_tensors="pt")
+        with torch.no_grad():
+            probs = tiny_model(ids).logits[0, -1].softmax(-1)
+        top = probs.topk(k)
+        return [{"token": tiny_tokenizer.decode([i]), "probability": v}
+                for i, v in zip(top.indices.tolist(), top.values.tolist())]
+
+    app = create_app(inference, model_name="models/kogpt2-tiny", next_token_fn=next_tokens,
+                     notice="테스트 알림: 미세 조정 체크포인트 없이 번들 모델을 씁니다.")
+    with BackgroundServer(app, threads=4) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument("--window-size=1280,900")
+    options.add_argument("--lang=ko-KR")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def set_number(driver, name, value):
+    field = driver.find_element(By.ID, name)
+    field.clear()
+    field.send_keys(str(value))
+
+
+def wait(driver, seconds=30):
+    return WebDriverWait(driver, seconds)
+
+
+def screenshot(driver, filename, width):
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(max(height, 600), 4000))
+    driver.execute_script("window.scrollTo(0, 0)")
+    driver.save_screenshot(str(SCREENSHOT_DIR / filename))
+
+
+def test_generate_in_the_browser(browser, server, inference):
+    browser.get(server.url + "/")
+    assert "KoGPT2" in browser.title
+    assert "테스트 알림" in browser.find_element(By.ID, "notice").text
+
+    browser.find_element(By.ID, "preset-greedy").click()
+    assert not browser.find_element(By.ID, "do_sample").is_selected(), "그리디 프리셋은 샘플링을 꺼야 합니다"
+    set_number(browser, "max_length", 6)
+    set_number(browser, "min_length", 2)
+    assert browser.find_element(By.ID, "max_length-slider").get_attribute("value") == "6", "슬라이더가 따라와야 합니다"
+    prompt = browser.find_element(By.ID, "prompt")
+    prompt.clear()
+    prompt.send_keys("배우들 연기가")
+
+    inference.hold()
+    button = browser.find_element(By.ID, "generate")
+    button.click()
+    assert inference.entered.wait(10), "버튼을 누르면 /api 요청이 가야 합니다"
+    assert not button.is_enabled(), "생성 중에는 버튼이 비활성화되어야 합니다"
+    inference.release()
+    wait(browser).until(EC.element_to_be_clickable((By.ID, "generate")))
+    result = browser.find_element(By.ID, "result").text
+    assert result.startswith("배우들 연기가"), f"결과에 프롬프트로 시작하는 문장이 보여야 합니다: {result!r}"
+    assert "그리디" in browser.find_element(By.ID, "result-meta").text
+
+    browser.find_element(By.ID, "candidates-button").click()
+    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#candidates li")) == 10)
+    assert "%" in browser.find_element(By.CSS_SELECTOR, "#candidates li").text
+    screenshot(browser, "step5_desktop.png", 1280)
+
+
+def test_script_prompt_is_shown_as_text(browser, server):
+    browser.set_window_size(1280, 900)
+    browser.get(server.url + "/")
+    browser.find_element(By.ID, "preset-greedy").click()
+    set_number(browser, "max_length", 3)
+    set_number(browser, "min_length", 0)
+    prompt = browser.find_element(By.ID, "prompt")
+    prompt.clear()
+    prompt.send_keys(XSS_PROMPT)
+    browser.find_element(By.ID, "generate").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "result").text.startswith("<script>"))
+    result = browser.find_element(By.ID, "result")
+    assert XSS_PROMPT in result.text, "프롬프트가 글자 그대로 보여야 합니다"
+    assert not result.find_elements(By.TAG_NAME, "script") and not result.find_elements(By.TAG_NAME, "img"), \
+        "결과가 HTML로 해석되었습니다 (textContent를 쓰세요)"
+    assert browser.execute_script("return window.__xss === undefined"), "프롬프트 안의 스크립트가 실행되었습니다"
+
+
+def test_error_message_is_shown(browser, server):
+    browser.set_window_size(1280, 900)
+    browser.get(server.url + "/")
+    set_number(browser, "top_p", 1.5)
+    browser.find_element(By.ID, "generate").click()
+    error = browser.find_element(By.ID, "error")
+    wait(browser).until(lambda d: error.is_displayed() and error.text)
+    assert "top_p" in error.text and "1 이하" in error.text, f"서버의 한국어 오류가 보여야 합니다: {error.text!r}"
+    assert browser.find_element(By.ID, "generate").is_enabled(), "오류 뒤에는 버튼이 다시 켜져야 합니다"
+
+    prompt = browser.find_element(By.ID, "prompt")
+    prompt.clear()
+    set_number(browser, "top_p", 0.9)
+    browser.find_element(By.ID, "generate").click()
+    wait(browser).until(lambda d: "prompt" in d.find_element(By.ID, "error").text)
+
+
+def test_phone_width_screenshot(browser, server):
+    browser.set_window_size(390, 844)
+    browser.get(server.url + "/")
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390 + 1, f"좁은 화면에서 가로 스크롤이 생기면 안 됩니다 (문서 너비 {width}px)"
+    browser.find_element(By.ID, "preset-creative").click()
+    set_number(browser, "max_length", 8)
+    browser.find_element(By.ID, "generate").click()
+    assert browser.find_element(By.ID, "min_length").get_attribute("value") == "8", \
+        "최대 길이를 최소 길이보다 작게 하면 최소 길이가 따라 내려가야 합니다"
+    wait(browser).until(lambda d: d.find_element(By.ID, "result").text.startswith("이 영화"))
+    screenshot(browser, "step5_phone.png", 390)

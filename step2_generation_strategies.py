@@ -97,8 +97,9 @@ def top_p_filter(logits: torch.Tensor, top_p: float, min_tokens_to_keep: int = 1
 
 # %%
 def draw_kept_sets(model, tokenizer, prompt: str, top_k: int = 50, top_p: float = 0.92,
-                   output_dir: str | Path = OUTPUT_DIR, shown: int = 40) -> Path:
-    """상위 `shown`개 토큰의 확률 막대에 top-k / top-p가 남긴 토큰을 표시한 그림을 저장합니다."""
+                   output_dir: str | Path = OUTPUT_DIR, shown: int | None = None) -> Path:
+    """상위 `shown`개(기본: k+20개) 토큰의 확률 막대에 top-k / top-p가 남긴 토큰을 표시한 그림을 저장합니다."""
+    shown = shown or min(top_k + 20, 80)
     logits = next_token_logits(model, tokenizer, prompt)
     probs = logits.softmax(-1)
     order = probs.argsort(descending=True)[:shown]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
 from .plotting import OUTPUT_DIR, plt, save_figure
 
 KEPT_COLOR = "#1f77b4"
@@ -54,7 +56,10 @@ def plot_kept_sets(labels: Sequence[str], probs: Sequence[float], kept: Mapping[
     for ax, name in zip(axes[:, 0], names):
         colors = [KEPT_COLOR if k else REMOVED_COLOR for k in kept[name]]
         ax.bar(x, probs, color=colors)
-        ax.set_ylabel("확률")
+        ax.set_yscale("log")  # so the small probabilities of the tail stay visible
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # no mathtext minus sign
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel("확률 (로그 눈금)")
         note = f"   {notes[name]}" if notes and name in notes else ""
         ax.set_title(f"{name}{note}", loc="left", fontsize=10)
         ax.grid(axis="y", alpha=0.3)

@@ -3,8 +3,9 @@
 - ``accelerator="auto"``, ``devices="auto"``, ``strategy="auto"``: CPU here; one GPU, or several
   GPUs with Lightning's own DDP strategy where present (nothing home-made);
 - ``ModelCheckpoint``: keeps the ``args.save_top_k`` best checkpoints by ``val_loss`` (file names
-  carry the value) plus ``last.ckpt``; ``resume_checkpoint_path(args)`` returns that
-  ``last.ckpt`` so ``trainer.fit(..., ckpt_path=...)`` continues an interrupted run;
+  carry the value) plus ``last.ckpt``, and ``interrupted.ckpt`` when a run is stopped by Ctrl+C or
+  an error (``OnExceptionCheckpoint``); ``resume_checkpoint_path(args)`` returns the newer of the two
+  so ``trainer.fit(..., ckpt_path=...)`` continues where the previous run stopped;
 - a tqdm progress bar, a CSV log in ``<downstream_model_dir>/logs``.
 """
 
@@ -14,12 +15,13 @@ import warnings
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
 from .checkpoints import last_checkpoint_path
 
 CHECKPOINT_FILENAME = "{epoch}-{step}-{val_loss:.4f}"
+INTERRUPTED_NAME = "interrupted"
 
 
 def _monitor(args) -> tuple[str, str]:
@@ -43,7 +45,10 @@ def get_trainer(args, **overrides) -> L.Trainer:
         accelerator="auto", devices="auto", strategy="auto",
         max_epochs=args.epochs,
         precision="16-mixed" if args.fp16 else "32-true",
-        callbacks=[checkpoint_callback(args), TQDMProgressBar(refresh_rate=1)],
+        callbacks=[checkpoint_callback(args),
+                   # Ctrl+C (or any error) mid-epoch writes interrupted.ckpt, so a rerun resumes from there
+                   # (Lightning deletes that file again when a run ends normally)
+                   OnExceptionCheckpoint(dirpath=args.downstream_model_dir, filename=INTERRUPTED_NAME)],
         logger=CSVLogger(save_dir=args.downstream_model_dir, name="logs"),
         default_root_dir=args.downstream_model_dir,
         val_check_interval=int(interval) if float(interval) > 1 else float(interval),
@@ -52,12 +57,17 @@ def get_trainer(args, **overrides) -> L.Trainer:
         enable_model_summary=False,
     )
     options.update(overrides)
+    if options.get("enable_progress_bar", True):
+        options["callbacks"] = [*options["callbacks"], TQDMProgressBar(refresh_rate=1)]
     return L.Trainer(**options)
 
 
 def resume_checkpoint_path(args, verbose: bool = True) -> str | None:
-    """``last.ckpt`` of ``args.downstream_model_dir`` when ``args.resume`` and it exists, else None."""
-    path = last_checkpoint_path(args.downstream_model_dir) if args.resume else None
+    """The newest of ``last.ckpt`` / ``interrupted.ckpt`` in ``args.downstream_model_dir`` when
+    ``args.resume``, else None."""
+    folder = Path(args.downstream_model_dir)
+    candidates = [p for p in (last_checkpoint_path(folder), folder / f"{INTERRUPTED_NAME}.ckpt") if p and p.exists()]
+    path = max(candidates, key=lambda p: p.stat().st_mtime) if args.resume and candidates else None
     if verbose:
         if path:
             print(f"[이어서 학습] {path}에서 이어서 학습합니다 (처음부터 하려면 --no_resume).", flush=True)

@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for solutions/
+from kogpt2_course.loading import load_model_and_tokenizer  # noqa: E402
 from kogpt2_course.model_resolution import add_model_argument, resolve_model_name  # noqa: E402
-from kogpt2_course.special_tokens import TOKENIZER_KWARGS  # noqa: E402
 from solutions.step1_solution import greedy_decode_loop  # noqa: E402
 
 
@@ -54,8 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     name = resolve_model_name(args.model)
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(name, **TOKENIZER_KWARGS)
-    model = AutoModelForCausalLM.from_pretrained(name).eval()
+    model, tokenizer = load_model_and_tokenizer(name)
     ids = tokenizer.encode(args.prompt, return_tensors="pt")
     n = min(args.new_tokens, model.config.n_positions - ids.shape[1])
 

@@ -44,6 +44,7 @@ def _segments(ids: list[int], context: int, stride: int) -> list[tuple[list[int]
     """Split one token sequence into windows; each is (window ids, index of its first scored target)."""
     if len(ids) <= context:
         return [(ids, 1)]
+    stride = max(1, min(stride, context - 1))  # keep at least one token of left context per window
     segments, scored_up_to, start = [], 1, 0
     while scored_up_to < len(ids):
         end = min(start + context, len(ids))
@@ -107,17 +108,14 @@ def read_documents(path: str | Path, limit: int = 0) -> list[str]:
 
 
 def main(args) -> int:
-    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
-
+    from .loading import load_model_and_tokenizer
     from .model_resolution import resolve_model_name
-    from .special_tokens import TOKENIZER_KWARGS
 
     if not Path(args.data).exists():
         print(f"데이터 파일이 없습니다: {args.data} (--data로 지정하세요)")
         return 2
     name = resolve_model_name(args.model)
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(name, **TOKENIZER_KWARGS)
-    model = AutoModelForCausalLM.from_pretrained(name)
+    model, tokenizer = load_model_and_tokenizer(name)
     docs = read_documents(args.data, args.limit)
     started = time.time()
     result = evaluate_bpc(model, tokenizer, docs, batch_size=args.batch_size, progress=True)

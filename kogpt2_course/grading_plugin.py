@@ -25,7 +25,9 @@ def _reason(report) -> str:
         return f"시간 제한({float(timeout.group(1)):g}초)을 넘었습니다 — 무한 루프나 너무 긴 생성이 없는지 확인하세요"
     if "SystemExit" in text:
         return "함수 안에서 sys.exit()/exit()가 호출되었습니다 — 함수는 값을 반환해야 합니다"
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "알 수 없는 오류")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    error_lines = [line for line in lines if line.startswith("E ")]  # e.g. a fixture error's report
+    first = (error_lines or lines or ["알 수 없는 오류"])[0]
     first = re.sub(r"^(Failed|E)\s*:?\s*", "", first)
     first = first.replace("NotImplementedError: ", "")
     first = re.sub(r"^AssertionError: ", "", first)

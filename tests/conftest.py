@@ -10,6 +10,7 @@ runs these tests against the student files and prints the Korean score table.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import signal
@@ -131,3 +132,22 @@ def tiny_tokenizer(bundled_dir):
     from kogpt2_course.special_tokens import TOKENIZER_KWARGS
 
     return PreTrainedTokenizerFast.from_pretrained(bundled_dir, **TOKENIZER_KWARGS)
+
+
+@pytest.fixture(scope="session")
+def full_length_model(tiny_model, tiny_tokenizer):
+    """The bundled model with eos suppressed, so every generation runs to its full length."""
+    model = copy.deepcopy(tiny_model)
+    model.generation_config.suppress_tokens = [tiny_tokenizer.eos_token_id]
+    return model
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small generations are much faster on one thread when the CPU is shared; restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

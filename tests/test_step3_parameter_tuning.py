@@ -1,11 +1,12 @@
 """Step 3 autograder: temperature, repetition control and presets, checked against transformers itself."""
 
-import copy
 import math
 
 import pytest
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper
+
+from kogpt2_course.generation import generate_ids
 
 STEP = 3
 PROMPTS = ["이 영화", "배우들 연기가"]
@@ -13,20 +14,15 @@ NEW_TOKENS = 16
 
 
 @pytest.fixture(scope="module")
-def model(tiny_model, tiny_tokenizer):
-    """The bundled model with eos suppressed, so every generation runs to its full length."""
-    model = copy.deepcopy(tiny_model)
-    model.generation_config.suppress_tokens = [tiny_tokenizer.eos_token_id]
-    return model
+def model(full_length_model):
+    return full_length_model
 
 
 def reference(model, tokenizer, prompt, seed=None, **generate_kwargs):
+    """transformers' own generate on the same prompt (seeded first when a seed is given)."""
     if seed is not None:
         torch.manual_seed(seed)
-    input_ids = tokenizer.encode(prompt, return_tensors="pt")
-    with torch.no_grad():
-        return model.generate(input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=NEW_TOKENS,
-                              pad_token_id=tokenizer.pad_token_id, **generate_kwargs)
+    return generate_ids(model, tokenizer, prompt, NEW_TOKENS, **generate_kwargs)
 
 
 def repeated_ngrams(ids, n):

@@ -157,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     add_model_argument(parser)
     parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="생성을 시작할 프롬프트")
     parser.add_argument("--max_new_tokens", type=int, default=30, help="새로 만들 토큰 수 (최대)")
+    parser.add_argument("--min_new_tokens", type=int, default=None,
+                        help="이만큼 만들기 전에는 끝(</s>)을 막습니다 (기본: max_new_tokens와 같음 — 짧은 리뷰로 끝나지 않고 "
+                             "반복이 드러나도록). 0이면 모델이 원할 때 끝냅니다")
     parser.add_argument("--no_repeat_ngram_size", type=int, default=3, help="다시 나오지 못하게 막을 n-gram 크기")
     parser.add_argument("--temperatures", type=float, nargs="+", default=list(TEMPERATURES), help="비교할 온도들")
     parser.add_argument("--penalties", type=float, nargs="+", default=list(PENALTIES), help="비교할 repetition_penalty 값들")
@@ -166,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     model, tokenizer = load_model_and_tokenizer(resolve_model_name(args.model))
     prompt, n = args.prompt, args.max_new_tokens
+    # 영화 리뷰로 학습한 모델은 한두 문장 뒤 </s>로 끝내곤 합니다. 반복을 보려면 끝까지 생성하게 합니다.
+    model.generation_config.min_new_tokens = n if args.min_new_tokens is None else args.min_new_tokens
     outputs = {}  # 설정 이름 → 새로 만든 토큰 id
 
     def show(name, ids):

@@ -1,11 +1,9 @@
 """The bundled Korean GPT-2: loads exactly like KoGPT2, and the model-resolution rules."""
 
 import json
-import os
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -50,45 +48,17 @@ def test_bundled_folder_is_small_safetensors():
     assert "README.md" in files, "모델 카드가 필요합니다"
 
 
-REVIEWS = [
-    "처음에는 별 기대 없이 봤는데 생각보다 훨씬 재미있어서 놀랐다.",
-    "배우들의 연기가 자연스럽고 음악도 장면마다 잘 어울렸다.",
-    "이야기가 너무 늘어져서 중간에 잠깐 졸았지만 결말은 괜찮았다.",
-    "가족과 함께 보기 좋은 따뜻한 영화였어요. 아이들도 좋아했습니다.",
-    "감독이 무엇을 말하고 싶은지 끝까지 잘 모르겠다. 시간이 아깝다.",
-    "주인공이 울 때 나도 같이 울었다. 오랜만에 마음이 움직인 작품.",
-    "액션 장면은 화려한데 대사가 어색해서 몰입이 잘 안 됐다.",
-    "원작 소설을 좋아했는데 영화도 그 분위기를 잘 살린 것 같아요.",
-    "극장에서 다시 보고 싶은 영화. 영상미가 정말 아름답다.",
-    "별점이 왜 이렇게 높은지 이해가 안 간다. 평범한 영화다.",
-    "조연 배우들이 웃음을 책임졌다. 두 시간이 금방 지나갔다.",
-    "결말이 너무 뻔해서 아쉬웠지만 그래도 볼 만했다.",
-    "친구 추천으로 봤는데 인생 영화가 되었습니다. 강력 추천합니다.",
-    "시작부터 끝까지 긴장감이 넘쳤다. 올해 본 영화 중 최고.",
-]
-
-
 def test_late_positions_are_trained():
-    """Positions 192-255 predict as well as early ones: untrained (random) positions would not."""
-    tok = PreTrainedTokenizerFast.from_pretrained(BUNDLED_MODEL_DIR, **TOKENIZER_KWARGS)
-    model = GPT2LMHeadModel.from_pretrained(BUNDLED_MODEL_DIR).eval()
-    ids = []
-    for review in REVIEWS * 3:  # distinct reviews; the tail repeats them, so compare against the same text
-        ids += [tok.eos_token_id] + tok.encode(review)
-    n = model.config.n_positions
-    first_pass = len([1] + sum(([tok.eos_token_id] + tok.encode(r) for r in REVIEWS), []))
-    assert len(ids) >= n, "test text too short"
-    with torch.no_grad():
-        def token_losses(window):
-            x = torch.tensor([window])
-            logits = model(x).logits[0, :-1]
-            return torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="none")
+    """Positions up to n_positions were trained, not left at their random initialisation.
 
-        early = token_losses(ids[:first_pass]).mean()          # positions 0..~first_pass, no repeats
-        shifted = ids[len(ids) - n:]                          # the same kind of text ending at position 255
-        late = token_losses(shifted)[-64:].mean()              # positions 192-255
-    assert torch.isfinite(late)
-    assert late < early + 0.5, f"late positions loss {late:.2f} vs early {early:.2f}: positions look untrained"
+    Untrained rows of the position embedding are i.i.d. noise: neighbouring rows have cosine
+    similarity ~0 (std ~0.01 over 63 pairs). Trained rows vary smoothly with the position.
+    """
+    model = GPT2LMHeadModel.from_pretrained(BUNDLED_MODEL_DIR)
+    wpe = model.transformer.wpe.weight.detach()
+    late = wpe[model.config.n_positions - 64:model.config.n_positions]
+    neighbours = torch.nn.functional.cosine_similarity(late[1:], late[:-1]).mean().item()
+    assert neighbours > 0.1, f"positions {model.config.n_positions - 64}-{model.config.n_positions - 1} look untrained (neighbour cosine {neighbours:.3f})"
 
 
 @pytest.mark.parametrize("choice,expected", [("bundled", str(BUNDLED_MODEL_DIR)), ("hub", HUB_MODEL_NAME),

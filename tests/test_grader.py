@@ -51,7 +51,7 @@ def broken_course(tmp_path):
 
 
 def test_grader_survives_hangs_exits_and_syntax_errors(broken_course, tmp_path, capsys):
-    results = grader.grade([1, 2], broken_course, "student", timeout_s=8, step_timeout_s=300)
+    results = grader.grade([1, 2], broken_course, "student", timeout_s=12, step_timeout_s=300)
     by_todo = {}
     for r in results:
         by_todo.setdefault((r.step, r.todo), []).append(r)

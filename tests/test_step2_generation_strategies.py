@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
 
-from kogpt2_course.generation import generate_ids
+from generation_reference import make_reference
 
 STEP = 2
 PROMPTS = ["이 영화", "배우들 연기가"]
@@ -13,14 +13,11 @@ NEW_TOKENS = 8
 
 @pytest.fixture(scope="module")
 def model(full_length_model):
+    """The bundled model with eos suppressed (conftest), so outputs run to full length."""
     return full_length_model
 
 
-def reference(model, tokenizer, prompt, seed=None, **generate_kwargs):
-    """transformers' own generate on the same prompt (seeded first when a seed is given)."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    return generate_ids(model, tokenizer, prompt, NEW_TOKENS, **generate_kwargs)
+reference = make_reference(NEW_TOKENS)
 
 
 def assert_same_ids(got, expected, what):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper
 
-from kogpt2_course.generation import generate_ids
+from generation_reference import make_reference
 
 STEP = 3
 PROMPTS = ["이 영화", "배우들 연기가"]
@@ -15,14 +15,11 @@ NEW_TOKENS = 16
 
 @pytest.fixture(scope="module")
 def model(full_length_model):
+    """The bundled model with eos suppressed (conftest), so outputs run to full length."""
     return full_length_model
 
 
-def reference(model, tokenizer, prompt, seed=None, **generate_kwargs):
-    """transformers' own generate on the same prompt (seeded first when a seed is given)."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    return generate_ids(model, tokenizer, prompt, NEW_TOKENS, **generate_kwargs)
+reference = make_reference(NEW_TOKENS)
 
 
 def repeated_ngrams(ids, n):

@@ -83,7 +83,7 @@ def lightning_tokens_per_s(args, dataset, collate, steps: int, group_by_length: 
     if group_by_length:  # transformers' own sampler (what HF Trainer's group_by_length uses)
         from transformers.trainer_pt_utils import LengthGroupedSampler
 
-        sampler = LengthGroupedSampler(args.batch_size, lengths=[len(s) for s in dataset.sequences],
+        sampler = LengthGroupedSampler(args.batch_size, lengths=dataset.lengths(),
                                        generator=generator)
     else:
         sampler = torch.utils.data.RandomSampler(dataset, generator=generator)

@@ -91,6 +91,10 @@ class GenerationDataset(Dataset):
     def num_tokens(self) -> int:
         return sum(len(seq) for seq in self.sequences)
 
+    def lengths(self) -> list[int]:
+        """Token count of every example, in order (what ``LengthGroupedSampler(lengths=...)`` needs)."""
+        return [len(seq) for seq in self.sequences]
+
 
 class GenerationCollator:
     """Batch ``{"input_ids"}`` items: pad, build ``attention_mask`` and ``labels`` (-100 at padding).

@@ -115,8 +115,8 @@ def test_build_datasets(step, train_args, tiny_tokenizer):
 
 
 @pytest.mark.todo("4-3", points=2)
-def test_build_dataloaders(step, train_args, tiny_tokenizer):
-    """데이터 로더: 동적 패딩, 패딩 위치 labels=-100, 학습은 섞고 검증은 순서대로"""
+def test_build_dataloaders(step, train_args, tiny_tokenizer, tmp_path):
+    """데이터 로더: 동적 패딩, 패딩 위치 labels=-100, 학습은 섞은 뒤 길이로 묶고 검증은 순서대로"""
     train, val = _datasets(train_args, tiny_tokenizer)
     train_dl, val_dl = step.build_dataloaders(train_args, train, val, tiny_tokenizer)
     seen = []
@@ -139,7 +139,26 @@ def test_build_dataloaders(step, train_args, tiny_tokenizer):
     first, second = order(0), order(1)
     assert sorted(first) == sorted(tuple(train[i]["input_ids"].tolist()) for i in range(len(train))), \
         "학습 로더는 한 에폭에 모든 예제를 한 번씩 돌려줘야 합니다"
-    assert first != second, "학습 로더는 예제를 섞어야 합니다 (RandomSampler)"
+    assert first != second, "학습 로더는 예제를 섞어야 합니다 (LengthGroupedSampler는 섞은 뒤 길이로 묶습니다)"
+
+    # Length grouping: 8 copies of the rows (LengthGroupedSampler sorts within groups of up to 50 batches,
+    # at least 4 groups per epoch) against the average padding of random batches of the same rows.
+    folder = tmp_path / "data" / "mini-nsmc-x8"
+    folder.mkdir(parents=True)
+    write_rows(folder / "ratings_train.txt", TRAIN_ROWS * 8)
+    write_rows(folder / "ratings_test.txt", TEST_ROWS)
+    big_args = replace(train_args, downstream_corpus_name="mini-nsmc-x8")
+    big_train, big_val = _datasets(big_args, tiny_tokenizer)
+    train_dl = step.build_dataloaders(big_args, big_train, big_val, tiny_tokenizer)[0]
+    torch.manual_seed(0)
+    padded = sum(int((batch["attention_mask"] == 0).sum()) for batch in train_dl)
+    lengths, size = torch.tensor(big_train.lengths()), train_args.batch_size
+    generator = torch.Generator().manual_seed(0)
+    random_widths = [lengths[torch.randperm(len(lengths), generator=generator)].view(-1, size) for _ in range(200)]
+    random_padding = sum(int((w.max(dim=1, keepdim=True).values - w).sum()) for w in random_widths) / 200
+    assert padded <= random_padding / 2, (
+        f"학습 배치는 길이가 비슷한 예제끼리 묶어야 합니다 (LengthGroupedSampler): 한 에폭의 패딩이 {padded}칸인데, "
+        f"무작위 배치는 평균 {random_padding:.0f}칸입니다")
 
 
 def _datasets(args, tokenizer):

@@ -45,19 +45,20 @@ class PretrainArguments:
     n_layer: int = field(default=6, metadata={"help": "Transformer blocks."})
     n_embd: int = field(default=256, metadata={"help": "Hidden size."})
     n_head: int = field(default=4, metadata={"help": "Attention heads."})
-    batch_size: int = field(default=16, metadata={"help": "Full-length windows per optimizer step (short windows: the same tokens per step)."})
+    batch_size: int = field(default=8, metadata={"help": "Full-length windows per optimizer step (short windows: the same tokens per step)."})
     short_window: int = field(default=64, metadata={"help": "Window length for the first part of training (reviews are short; cheaper)."})
-    long_window_from: float = field(default=0.8, metadata={"help": "Fraction of training after which windows are n_positions long, so every position is trained."})
+    long_window_from: float = field(default=0.85, metadata={"help": "Fraction of training after which windows are n_positions long, so every position is trained."})
     total_tokens: int = field(default=20_000_000, metadata={"help": "Training budget in tokens (used when time_budget_minutes is 0)."})
-    time_budget_minutes: float = field(default=95.0, metadata={"help": "If > 0, the schedule runs on wall-clock time: warmup, cosine decay and the switch to long windows follow elapsed/budget, and training stops at the budget (elapsed time survives resumes)."})
+    time_budget_minutes: float = field(default=115.0, metadata={"help": "If > 0, the schedule runs on wall-clock time: warmup, cosine decay and the switch to long windows follow elapsed/budget, and training stops at the budget (elapsed time survives resumes)."})
     learning_rate: float = field(default=3e-3, metadata={"help": "Peak learning rate (AdamW)."})
     min_lr_ratio: float = field(default=0.05, metadata={"help": "Final learning rate as a fraction of the peak."})
-    warmup_steps: int = field(default=300, metadata={"help": "Linear warmup steps."})
+    warmup_steps: int = field(default=500, metadata={"help": "Linear warmup steps."})
     weight_decay: float = field(default=0.1, metadata={"help": "AdamW weight decay (matrices only)."})
-    val_docs: int = field(default=3000, metadata={"help": "Last N corpus lines kept out of training for validation loss."})
-    log_every: int = field(default=50, metadata={"help": "Steps between log lines."})
-    save_every: int = field(default=500, metadata={"help": "Steps between checkpoints and model exports."})
+    val_docs: int = field(default=300, metadata={"help": "Last N corpus lines kept out of training for validation loss."})
+    log_every: int = field(default=200, metadata={"help": "Steps between log lines."})
+    save_every: int = field(default=1000, metadata={"help": "Steps between checkpoints and model exports."})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CPU (AMX makes it ~2x faster)."})
+    compile: bool = field(default=True, metadata={"help": "torch.compile the training forward/backward (one compile per window length, ~30 s each; ~1.6x faster on this CPU)."})
     threads: int = field(default=0, metadata={"help": "torch threads (0 = all cores)."})
     seed: int = field(default=42, metadata={"help": "Random seed."})
     max_minutes: float = field(default=0.0, metadata={"help": "Stop (after a checkpoint) once this many minutes pass; 0 = no limit. Rerun to resume."})
@@ -175,8 +176,9 @@ def main() -> None:
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=args.learning_rate, betas=(0.9, 0.95),
+        lr=args.learning_rate, betas=(0.9, 0.95), fused=True,
     )
+    train_model = torch.compile(model, dynamic=False) if args.compile else model
     tokens_per_step = args.batch_size * args.n_positions
     total_steps = max(1, args.total_tokens // tokens_per_step)
     gen = torch.Generator().manual_seed(args.seed)
@@ -232,7 +234,7 @@ def main() -> None:
         length = args.n_positions if frac >= args.long_window_from else args.short_window
         x = batch_of_windows(train_stream, tokens_per_step // length, length, gen)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            loss = model(input_ids=x, labels=x).loss
+            loss = train_model(input_ids=x, labels=x).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

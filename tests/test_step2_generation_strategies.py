@@ -4,17 +4,11 @@ import pytest
 import torch
 from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
 
-from generation_reference import make_reference
+from generation_reference import make_reference, model  # noqa: F401 (model is a fixture)
 
 STEP = 2
 PROMPTS = ["이 영화", "배우들 연기가"]
 NEW_TOKENS = 8
-
-
-@pytest.fixture(scope="module")
-def model(full_length_model):
-    """The bundled model with eos suppressed (conftest), so outputs run to full length."""
-    return full_length_model
 
 
 reference = make_reference(NEW_TOKENS)

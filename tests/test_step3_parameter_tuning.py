@@ -6,17 +6,11 @@ import pytest
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper
 
-from generation_reference import make_reference
+from generation_reference import make_reference, model  # noqa: F401 (model is a fixture)
 
 STEP = 3
 PROMPTS = ["이 영화", "배우들 연기가"]
 NEW_TOKENS = 16
-
-
-@pytest.fixture(scope="module")
-def model(full_length_model):
-    """The bundled model with eos suppressed (conftest), so outputs run to full length."""
-    return full_length_model
 
 
 reference = make_reference(NEW_TOKENS)

@@ -37,7 +37,7 @@ from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast  # noqa: E402
 
 from kogpt2_course.generation_data import GenerationCollator, GenerationDataset  # noqa: E402
 from kogpt2_course.generation_task import GenerationTask  # noqa: E402
-from kogpt2_course.model_resolution import resolve_model_name  # noqa: E402
+from kogpt2_course.model_resolution import add_model_argument, resolve_model_name  # noqa: E402
 from kogpt2_course.nsmc import NsmcCorpus, read_nsmc_file  # noqa: E402
 from kogpt2_course.sentiment_generation import generate_reviews  # noqa: E402
 from kogpt2_course.special_tokens import TOKENIZER_KWARGS  # noqa: E402
@@ -149,7 +149,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Step 4 미세 조정 벤치마크 (처리량, 감성 조종, 퍼플렉서티)")
     parser.add_argument("--nsmc_dir", default=str(ROOT.parent / "shared" / "data" / "nsmc"),
                         help="ratings_train.txt / ratings_test.txt가 있는 폴더")
-    parser.add_argument("--model", default="bundled", help="모델 (bundled, hub, 이름 또는 폴더)")
+    add_model_argument(parser, default="bundled")  # benchmark figures are quoted for the bundled model
     parser.add_argument("--max_seq_length", type=int, default=64, help="최대 토큰 수 (ratsnlp 방식 패딩 길이)")
     parser.add_argument("--batch_size", type=int, default=32, help="배치 크기")
     parser.add_argument("--steps", type=int, default=15, help="처리량 측정: 변형마다 라운드당 학습 스텝 수")

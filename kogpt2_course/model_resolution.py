@@ -80,11 +80,13 @@ def resolve_model_name(choice: str | None = None, verbose: bool = True) -> str:
     return name
 
 
-def add_model_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the ``--model`` flag every step script shares."""
+def add_model_argument(parser: argparse.ArgumentParser, default: str | None = None) -> argparse.ArgumentParser:
+    """Add the ``--model`` flag every step script shares (``default``: what to use when it is omitted)."""
+    omitted = (f"생략하면 {default!r}." if default else
+               f"생략하면 환경 변수 {ENV_VAR}, 그다음 자동 선택(캐시/허브 → 번들).")
     parser.add_argument(
-        "--model", default=None,
+        "--model", default=default,
         help=f"사용할 모델: 'hub'({HUB_MODEL_NAME}), 'bundled'(models/kogpt2-tiny), 다른 허브 이름 또는 "
-             f"로컬 폴더. 생략하면 환경 변수 {ENV_VAR}, 그다음 자동 선택(캐시/허브 → 번들).",
+             f"로컬 폴더. {omitted}",
     )
     return parser

@@ -121,10 +121,10 @@ def load_tokenizer(model_name: str):
 # 데이터 로더는 배치마다 **그 배치의 가장 긴 예제 길이까지만** 채우고(동적 패딩), 채운 자리의
 # 정답(labels)은 -100으로 두어 손실에서 뺍니다 (`GenerationCollator`).
 # 학습 로더는 길이가 비슷한 리뷰끼리 한 배치로 묶습니다(`LengthGroupedSampler`, HF Trainer의
-# `group_by_length`와 같은 것): 무작위로 섞은 뒤 `50 × 배치 크기`개씩 길이순으로 정렬해 배치를 만들고,
-# 배치 순서는 무작위로 둡니다. NSMC는 짧은 리뷰가 대부분이라 무작위 배치에는 거의 늘 긴 리뷰가 하나
-# 끼어 나머지가 패딩으로 채워집니다 — 길이로 묶으면 같은 시간에 약 2.7배 많은 토큰을 학습합니다
-# (`python bench/bench_finetune.py`).
+# `group_by_length`와 같은 것): 에폭마다 무작위로 섞은 뒤, 최대 `50 × 배치 크기`개씩(한 에폭이 적어도
+# 네 묶음이 되도록) 잘라 묶음 안을 길이순으로 정렬하고 차례로 배치를 만듭니다. NSMC는 짧은 리뷰가
+# 대부분이라 무작위 배치에는 거의 늘 긴 리뷰가 하나 끼어 나머지가 패딩으로 채워집니다 — 길이로 묶으면
+# 같은 시간에 약 2.7배 많은 토큰을 학습합니다 (`python bench/bench_finetune.py`).
 
 # %%
 def build_datasets(args: GenerationTrainArguments, tokenizer):

@@ -126,17 +126,28 @@ def batch_of_windows(stream: torch.Tensor, doc_starts: torch.Tensor, aligned: fl
 
 
 @torch.no_grad()
-def validation_loss(model, stream: torch.Tensor, args: PretrainArguments) -> float:
+def validation_losses(model, stream: torch.Tensor, args: PretrainArguments) -> torch.Tensor:
+    """Mean loss (nats) at each position of full-length windows of the validation stream."""
     model.eval()
     n = (len(stream) - 1) // args.n_positions
-    losses = []
+    total = torch.zeros(args.n_positions - 1)
     for i in range(0, n, args.batch_size):
         x = torch.stack([stream[j * args.n_positions:(j + 1) * args.n_positions]
                          for j in range(i, min(n, i + args.batch_size))]).long()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            losses.append(model(input_ids=x, labels=x).loss.float().item())
+            logits = model(input_ids=x).logits
+        nll = torch.nn.functional.cross_entropy(
+            logits[:, :-1].float().transpose(1, 2), x[:, 1:], reduction="none")
+        total += nll.sum(0)
     model.train()
-    return float(np.mean(losses))
+    return total / n
+
+
+def describe_validation(model, stream: torch.Tensor, args: PretrainArguments) -> str:
+    """'val loss X nats/token' plus the mean over each quarter of the positions (late ones must be trained)."""
+    per_position = validation_losses(model, stream, args)
+    quarters = " / ".join(f"{q.mean().item():.3f}" for q in per_position.chunk(4))
+    return f"val loss {per_position.mean().item():.4f} nats/token (by position quarter: {quarters})"
 
 
 def main() -> None:
@@ -261,13 +272,13 @@ def main() -> None:
             loss_sum, loss_n = 0.0, 0
         if step % args.save_every == 0:
             save()
-            log(f"checkpoint + export at step {step}; val loss {validation_loss(model, val_stream, args):.3f} nats/token")
+            log(f"checkpoint + export at step {step}; {describe_validation(model, val_stream, args)}")
         if args.max_minutes and (time.time() - started) / 60 > args.max_minutes:
             save()
             log(f"time limit reached at step {step}; rerun the same command to resume")
             return
     save()
-    log(f"final export at step {step}; val loss {validation_loss(model, val_stream, args):.4f} nats/token")
+    log(f"final export at step {step}; {describe_validation(model, val_stream, args)}")
     log("done")
 
 

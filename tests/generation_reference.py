@@ -1,6 +1,5 @@
-"""The oracle of the decoding tests (transformers' own ``generate`` on one prompt) and their model."""
+"""The oracle of the decoding tests: transformers' own ``generate`` on one prompt."""
 
-import pytest
 import torch
 
 from kogpt2_course.generation import generate_ids
@@ -15,9 +14,3 @@ def make_reference(max_new_tokens: int):
         return generate_ids(model, tokenizer, prompt, max_new_tokens, **generate_kwargs)
 
     return reference
-
-
-@pytest.fixture(scope="module")
-def model(full_length_model):
-    """The bundled model with eos suppressed (conftest), so outputs run to full length."""
-    return full_length_model

@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
 
-from generation_reference import make_reference, model  # noqa: F401 (model is a fixture)
+from generation_reference import make_reference
 
 STEP = 2
 PROMPTS = ["이 영화", "배우들 연기가"]
@@ -45,34 +45,34 @@ def check_filter(result, logits, original, expected_kept, what):
 
 @pytest.mark.todo("2-1", points=2)
 @pytest.mark.parametrize("num_beams", [3, 2])
-def test_beam_search_matches_transformers(step, model, tiny_tokenizer, num_beams):
+def test_beam_search_matches_transformers(step, full_length_model, tiny_tokenizer, num_beams):
     """빔 서치: transformers와 같은 결과"""
     for prompt in PROMPTS:
-        expected = reference(model, tiny_tokenizer, prompt, num_beams=num_beams, do_sample=False)
-        got = step.beam_search(model, tiny_tokenizer, prompt, NEW_TOKENS, num_beams=num_beams)
+        expected = reference(full_length_model, tiny_tokenizer, prompt, num_beams=num_beams, do_sample=False)
+        got = step.beam_search(full_length_model, tiny_tokenizer, prompt, NEW_TOKENS, num_beams=num_beams)
         assert_same_ids(got, expected, f"{prompt!r}: num_beams={num_beams} 빔 서치 결과가 다릅니다")
 
 
 @pytest.mark.todo("2-2", points=2)
 @pytest.mark.parametrize("top_k", [50, 5])
-def test_top_k_sampling_matches_transformers(step, model, tiny_tokenizer, top_k):
+def test_top_k_sampling_matches_transformers(step, full_length_model, tiny_tokenizer, top_k):
     """top-k 샘플링: 같은 시드에서 transformers와 같은 결과"""
     for seed, prompt in enumerate(PROMPTS):
-        expected = reference(model, tiny_tokenizer, prompt, seed, do_sample=True, top_k=top_k)
+        expected = reference(full_length_model, tiny_tokenizer, prompt, seed, do_sample=True, top_k=top_k)
         torch.manual_seed(seed)
-        got = step.top_k_sampling(model, tiny_tokenizer, prompt, NEW_TOKENS, top_k=top_k)
+        got = step.top_k_sampling(full_length_model, tiny_tokenizer, prompt, NEW_TOKENS, top_k=top_k)
         assert_same_ids(got, expected, f"{prompt!r}: 같은 시드인데 do_sample=True, top_k={top_k} 결과와 다릅니다 "
                                        f"(함수 안에서 시드를 다시 고정하지 마세요)")
 
 
 @pytest.mark.todo("2-3", points=2)
 @pytest.mark.parametrize("top_p", [0.92, 0.5])
-def test_top_p_sampling_matches_transformers(step, model, tiny_tokenizer, top_p):
+def test_top_p_sampling_matches_transformers(step, full_length_model, tiny_tokenizer, top_p):
     """top-p 샘플링: 같은 시드에서 transformers와 같은 결과"""
     for seed, prompt in enumerate(PROMPTS):
-        expected = reference(model, tiny_tokenizer, prompt, seed, do_sample=True, top_p=top_p, top_k=0)
+        expected = reference(full_length_model, tiny_tokenizer, prompt, seed, do_sample=True, top_p=top_p, top_k=0)
         torch.manual_seed(seed)
-        got = step.top_p_sampling(model, tiny_tokenizer, prompt, NEW_TOKENS, top_p=top_p)
+        got = step.top_p_sampling(full_length_model, tiny_tokenizer, prompt, NEW_TOKENS, top_p=top_p)
         assert_same_ids(got, expected, f"{prompt!r}: 같은 시드인데 do_sample=True, top_p={top_p} 결과와 다릅니다 "
                                        f"(top_k=0으로 기본 top-k 50을 껐는지 확인하세요)")
 
@@ -131,13 +131,13 @@ def test_kept_sets_figure(step, tiny_model, tiny_tokenizer, tmp_path):
 
 
 @pytest.mark.todo("2-6", points=2)
-def test_repeated_samples_seed(step, model, tiny_tokenizer):
+def test_repeated_samples_seed(step, full_length_model, tiny_tokenizer):
     """반복 실행: 같은 시드는 같은 결과, 다른 시드는 다른 결과"""
     calls = []
 
     def once():
         calls.append(1)
-        return reference(model, tiny_tokenizer, PROMPTS[0], do_sample=True, top_k=50)
+        return reference(full_length_model, tiny_tokenizer, PROMPTS[0], do_sample=True, top_k=50)
 
     runs = step.repeated_samples(once, 3, seed=7)
     assert isinstance(runs, list) and len(runs) == 3 and len(calls) == 3, "generate_once()를 n_runs번 불러 리스트로 돌려주세요"
@@ -175,13 +175,13 @@ def test_diversity_figure(step, tmp_path):
 
 
 @pytest.mark.todo("2-8", points=2)
-def test_compare_strategies_same_seed(step, model, tiny_tokenizer):
+def test_compare_strategies_same_seed(step, full_length_model, tiny_tokenizer):
     """나란히 비교: 모든 전략, 모든 프롬프트에 같은 시드"""
     def sample(prompt):
-        return reference(model, tiny_tokenizer, prompt, do_sample=True, top_k=50)
+        return reference(full_length_model, tiny_tokenizer, prompt, do_sample=True, top_k=50)
 
     def greedy(prompt):
-        return reference(model, tiny_tokenizer, prompt, do_sample=False)
+        return reference(full_length_model, tiny_tokenizer, prompt, do_sample=False)
 
     table = step.compare_strategies({"샘플링 A": sample, "그리디": greedy, "샘플링 B": sample}, PROMPTS, seed=3)
     assert isinstance(table, dict) and list(table) == ["샘플링 A", "그리디", "샘플링 B"], "전략 이름마다 결과를 담으세요"
@@ -189,7 +189,7 @@ def test_compare_strategies_same_seed(step, model, tiny_tokenizer):
         assert len(outputs) == len(PROMPTS), f"{name}: 프롬프트마다 결과가 하나씩 있어야 합니다"
     for i, prompt in enumerate(PROMPTS):
         assert table["그리디"][i].tolist() == greedy(prompt).tolist(), f"{prompt!r}: 프롬프트 순서대로 담으세요"
-        expected = reference(model, tiny_tokenizer, prompt, seed=3, do_sample=True, top_k=50)
+        expected = reference(full_length_model, tiny_tokenizer, prompt, seed=3, do_sample=True, top_k=50)
         assert table["샘플링 A"][i].tolist() == table["샘플링 B"][i].tolist() == expected.tolist(), (
             f"{prompt!r}: 같은 전략이 다른 결과를 냈습니다 — 전략을 부르기 직전마다 같은 시드를 고정하세요")
 

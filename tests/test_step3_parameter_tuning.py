@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers.generation.logits_process import TemperatureLogitsWarper
 
-from generation_reference import make_reference, model  # noqa: F401 (model is a fixture)
+from generation_reference import make_reference
 
 STEP = 3
 PROMPTS = ["이 영화", "배우들 연기가"]
@@ -29,15 +29,15 @@ def assert_png(path, directory):
 
 @pytest.mark.todo("3-1", points=2)
 @pytest.mark.parametrize("size", [3, 2])
-def test_no_repeat_ngram(step, model, tiny_tokenizer, size):
+def test_no_repeat_ngram(step, full_length_model, tiny_tokenizer, size):
     """n-gram 반복 막기: transformers와 같은 결과, 출력에 반복 n-gram 없음"""
     for prompt in PROMPTS:
-        got = step.generate_no_repeat(model, tiny_tokenizer, prompt, NEW_TOKENS, no_repeat_ngram_size=size)
+        got = step.generate_no_repeat(full_length_model, tiny_tokenizer, prompt, NEW_TOKENS, no_repeat_ngram_size=size)
         assert torch.is_tensor(got) and got.dim() == 2, "generate가 돌려준 (1, 길이) 텐서를 그대로 돌려주세요"
         ids = got[0].tolist()
         assert not repeated_ngrams(ids, size), \
             f"{prompt!r}: 출력에 같은 {size}-gram이 두 번 이상 나옵니다: {sorted(repeated_ngrams(ids, size))[:3]}"
-        expected = reference(model, tiny_tokenizer, prompt, do_sample=False, no_repeat_ngram_size=size)
+        expected = reference(full_length_model, tiny_tokenizer, prompt, do_sample=False, no_repeat_ngram_size=size)
         assert ids == expected[0].tolist(), f"{prompt!r}: 그리디 + no_repeat_ngram_size={size} 결과와 다릅니다"
 
 
@@ -111,31 +111,31 @@ def test_temperature_figure(step, tiny_model, tiny_tokenizer, tmp_path):
 
 
 @pytest.mark.todo("3-5", points=2)
-def test_temperature_sweep(step, model, tiny_tokenizer):
+def test_temperature_sweep(step, full_length_model, tiny_tokenizer):
     """온도 바꿔 생성: 온도마다 같은 시드, top_k=0 샘플링"""
     temperatures = (0.3, 1.5)
-    results = step.temperature_sweep(model, tiny_tokenizer, PROMPTS[0], temperatures, NEW_TOKENS, seed=5)
+    results = step.temperature_sweep(full_length_model, tiny_tokenizer, PROMPTS[0], temperatures, NEW_TOKENS, seed=5)
     assert isinstance(results, dict) and list(results) == list(temperatures), "{온도: 결과} dict를 돌려주세요"
     for t in temperatures:
-        expected = reference(model, tiny_tokenizer, PROMPTS[0], 5, do_sample=True, temperature=t, top_k=0)
+        expected = reference(full_length_model, tiny_tokenizer, PROMPTS[0], 5, do_sample=True, temperature=t, top_k=0)
         assert results[t].tolist() == expected.tolist(), (
             f"T={t}: do_sample=True, temperature={t}, top_k=0 결과와 다릅니다 (온도마다 같은 시드로 다시 고정했나요?)")
 
 
 @pytest.mark.todo("3-6", points=2)
-def test_repetition_penalty_sweep(step, model, tiny_tokenizer):
+def test_repetition_penalty_sweep(step, full_length_model, tiny_tokenizer):
     """반복 벌점 바꿔 생성: transformers와 같은 결과"""
     penalties = (1.0, 1.5)
-    results = step.repetition_penalty_sweep(model, tiny_tokenizer, PROMPTS[1], penalties, NEW_TOKENS)
+    results = step.repetition_penalty_sweep(full_length_model, tiny_tokenizer, PROMPTS[1], penalties, NEW_TOKENS)
     assert isinstance(results, dict) and list(results) == list(penalties), "{벌점: 결과} dict를 돌려주세요"
     for penalty in penalties:
-        expected = reference(model, tiny_tokenizer, PROMPTS[1], do_sample=False, repetition_penalty=penalty)
+        expected = reference(full_length_model, tiny_tokenizer, PROMPTS[1], do_sample=False, repetition_penalty=penalty)
         assert results[penalty].tolist() == expected.tolist(), \
             f"repetition_penalty={penalty}: 그리디 + repetition_penalty 결과와 다릅니다"
 
 
 @pytest.mark.todo("3-7")
-def test_recommended_preset(step, model, tiny_tokenizer):
+def test_recommended_preset(step, full_length_model, tiny_tokenizer):
     """추천 설정: 권장 범위 안의 샘플링 설정"""
     preset = step.recommended_preset()
     assert isinstance(preset, dict), "generate에 넘길 키워드 인자 dict를 돌려주세요"
@@ -144,16 +144,16 @@ def test_recommended_preset(step, model, tiny_tokenizer):
     assert 0.85 <= preset.get("top_p", -1) <= 0.95, "top_p는 0.85~0.95 사이로 정하세요"
     assert 0.5 <= preset.get("temperature", -1) <= 1.0, "temperature는 0.5~1.0 사이로 정하세요"
     assert preset.get("repetition_penalty", 1.0) >= 1.0, "repetition_penalty는 1.0 이상이어야 반복을 줄입니다"
-    output = reference(model, tiny_tokenizer, PROMPTS[0], seed=0, **preset)[0].tolist()
+    output = reference(full_length_model, tiny_tokenizer, PROMPTS[0], seed=0, **preset)[0].tolist()
     size = preset.get("no_repeat_ngram_size", 0)
     if size:
         assert not repeated_ngrams(output, size), f"no_repeat_ngram_size={size}인데 반복 n-gram이 나왔습니다"
 
 
 @pytest.mark.solution_only
-def test_bad_words_filter(step, model, tiny_tokenizer):
+def test_bad_words_filter(step, full_length_model, tiny_tokenizer):
     """확장: 금지어(bad_words_ids)가 출력에 나오지 않음"""
-    free = reference(model, tiny_tokenizer, PROMPTS[0], do_sample=False)[0].tolist()
+    free = reference(full_length_model, tiny_tokenizer, PROMPTS[0], do_sample=False)[0].tolist()
     prompt_length = len(tiny_tokenizer.encode(PROMPTS[0]))
     words = {tiny_tokenizer.decode([t], skip_special_tokens=True).strip() for t in free[prompt_length:prompt_length + 3]}
     words = sorted(w for w in words if w)
@@ -162,7 +162,7 @@ def test_bad_words_filter(step, model, tiny_tokenizer):
     assert all(tiny_tokenizer.encode(w) in banned for w in words), "각 금지어의 토큰 id 열이 들어 있어야 합니다"
     for sampling in (dict(do_sample=False), dict(do_sample=True, top_k=50)):
         torch.manual_seed(0)
-        ids = step.generate_without_bad_words(model, tiny_tokenizer, PROMPTS[0], words, NEW_TOKENS, **sampling)[0].tolist()
+        ids = step.generate_without_bad_words(full_length_model, tiny_tokenizer, PROMPTS[0], words, NEW_TOKENS, **sampling)[0].tolist()
         new = ids[prompt_length:]
         for seq in banned:
             assert not any(new[i:i + len(seq)] == seq for i in range(len(new))), f"금지어 토큰 열 {seq}이 나왔습니다"

@@ -21,12 +21,12 @@ from typing import Callable, Sequence
 
 import torch
 
-from kogpt2_course.distribution_plots import plot_kept_sets, plot_metric_bars
-from kogpt2_course.generation import generate_ids, new_token_ids, next_token_logits, token_labels
-from kogpt2_course.loading import load_model_and_tokenizer
-from kogpt2_course.model_resolution import add_model_argument, resolve_model_name
-from kogpt2_course.plotting import OUTPUT_DIR
-from kogpt2_course.script_runner import run_main
+from kogpt2_course.plots.distributions import plot_kept_sets, plot_metric_bars
+from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
+from kogpt2_course.lm.loading import load_model_and_tokenizer
+from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
+from kogpt2_course.plots.figure import OUTPUT_DIR
+from kogpt2_course.grading.script_runner import run_main
 
 DEFAULT_PROMPTS = ["이 영화", "배우들 연기가"]
 

@@ -28,17 +28,17 @@ from torch.utils.data import DataLoader, SequentialSampler
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from kogpt2_course.checkpoints import load_finetuned_model
-from kogpt2_course.generation_data import GenerationCollator, GenerationDataset
-from kogpt2_course.generation_task import GenerationTask
-from kogpt2_course.model_resolution import BUNDLED_MODEL_DIR, add_model_argument, resolve_model_name
-from kogpt2_course.nsmc import NsmcCorpus, prepare_corpus
-from kogpt2_course.plotting import plt, save_figure
-from kogpt2_course.script_runner import run_main
-from kogpt2_course.sentiment_generation import generate_reviews
-from kogpt2_course.special_tokens import TOKENIZER_KWARGS
-from kogpt2_course.train_arguments import GenerationDeployArguments, GenerationTrainArguments
-from kogpt2_course.trainer import get_evaluator, get_trainer, remove_checkpoints, resume_checkpoint_path
+from kogpt2_course.nlpbook.checkpoints import load_finetuned_model
+from kogpt2_course.nlpbook.generation.dataset import GenerationCollator, GenerationDataset
+from kogpt2_course.nlpbook.generation.task import GenerationTask
+from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, add_model_argument, resolve_model_name
+from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus, prepare_corpus
+from kogpt2_course.plots.figure import plt, save_figure
+from kogpt2_course.grading.script_runner import run_main
+from kogpt2_course.nlpbook.generation.inference import generate_reviews
+from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
+from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments, GenerationTrainArguments
+from kogpt2_course.nlpbook.trainer import get_evaluator, get_trainer, remove_checkpoints, resume_checkpoint_path
 
 SENTIMENTS = ["긍정", "부정"]
 # 작은 번들 모델은 큰 학습률로도 안정적으로 빨리 배웁니다. 진짜 KoGPT2(1억 2천만 파라미터)는 책처럼 5e-5.
@@ -49,7 +49,7 @@ HUB_LEARNING_RATE = 5e-5
 # %% [markdown]
 # ## 1. 학습 설정 만들기
 # 명령행 옵션을 모아 `GenerationTrainArguments`를 만듭니다. 필드마다 설명이 있습니다
-# (`kogpt2_course/train_arguments.py`). 폴더는 모두 현재 폴더 기준입니다: 데이터는 `data/`,
+# (`kogpt2_course/nlpbook/generation/arguments.py`). 폴더는 모두 현재 폴더 기준입니다: 데이터는 `data/`,
 # 체크포인트는 `checkpoints/step4-nsmc-generation/`.
 
 # %%

@@ -12,7 +12,7 @@
 # 5. 강의 패키지의 `create_app`으로 Flask 앱을 만들고, waitress 서버로 실행합니다.
 #
 # 입력 검사(잘못된 값 → 한국어 오류 400), 동시 요청 줄 세우기(가득 차면 503), 보안 헤더는
-# `kogpt2_course.web_app`이 맡습니다. 여러분은 "모델 ↔ 웹" 사이의 연결을 만듭니다.
+# `kogpt2_course.web.app`이 맡습니다. 여러분은 "모델 ↔ 웹" 사이의 연결을 만듭니다.
 #
 # 실행: `python step5_web_service.py` → 브라우저에서 http://127.0.0.1:9001
 # (교실 네트워크에 열기: `--host 0.0.0.0`, 옵션은 `--help`)
@@ -26,14 +26,14 @@ from typing import Sequence
 import torch
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from kogpt2_course.checkpoints import load_finetuned_model
-from kogpt2_course.model_resolution import add_model_argument, resolve_model_name
-from kogpt2_course.script_runner import run_main
-from kogpt2_course.special_tokens import TOKENIZER_KWARGS
-from kogpt2_course.train_arguments import GenerationDeployArguments
-from kogpt2_course.web_app import create_app
-from kogpt2_course.web_params import DEFAULT_MAX_NEW_TOKENS_CAP, check_prompt_tokens
-from kogpt2_course.web_server import add_server_arguments, serve
+from kogpt2_course.nlpbook.checkpoints import load_finetuned_model
+from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
+from kogpt2_course.grading.script_runner import run_main
+from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
+from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments
+from kogpt2_course.web.app import create_app
+from kogpt2_course.web.params import DEFAULT_MAX_NEW_TOKENS_CAP, check_prompt_tokens
+from kogpt2_course.web.server import add_server_arguments, serve
 
 DEFAULT_MODEL_DIR = GenerationDeployArguments.__dataclass_fields__["downstream_model_dir"].default
 

@@ -35,14 +35,14 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast  # noqa: E402
 
-from kogpt2_course.generation_data import GenerationCollator, GenerationDataset  # noqa: E402
-from kogpt2_course.generation_task import GenerationTask  # noqa: E402
-from kogpt2_course.model_resolution import add_model_argument, resolve_model_name  # noqa: E402
-from kogpt2_course.nsmc import NsmcCorpus, read_nsmc_file  # noqa: E402
-from kogpt2_course.sentiment_generation import generate_reviews  # noqa: E402
-from kogpt2_course.special_tokens import TOKENIZER_KWARGS  # noqa: E402
-from kogpt2_course.train_arguments import GenerationTrainArguments  # noqa: E402
-from kogpt2_course.trainer import get_evaluator  # noqa: E402
+from kogpt2_course.nlpbook.generation.dataset import GenerationCollator, GenerationDataset  # noqa: E402
+from kogpt2_course.nlpbook.generation.task import GenerationTask  # noqa: E402
+from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name  # noqa: E402
+from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus, read_nsmc_file  # noqa: E402
+from kogpt2_course.nlpbook.generation.inference import generate_reviews  # noqa: E402
+from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS  # noqa: E402
+from kogpt2_course.nlpbook.generation.arguments import GenerationTrainArguments  # noqa: E402
+from kogpt2_course.nlpbook.trainer import get_evaluator  # noqa: E402
 
 
 def quiet_trainer(**kw) -> L.Trainer:

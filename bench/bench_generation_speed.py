@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for solutions/
-from kogpt2_course.loading import load_model_and_tokenizer  # noqa: E402
-from kogpt2_course.model_resolution import add_model_argument, resolve_model_name  # noqa: E402
+from kogpt2_course.lm.loading import load_model_and_tokenizer  # noqa: E402
+from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name  # noqa: E402
 from solutions.step1_solution import greedy_decode_loop  # noqa: E402
 
 

@@ -16,9 +16,9 @@ import time
 
 import torch
 
-from kogpt2_course.generation import generate_ids
-from kogpt2_course.loading import load_model_and_tokenizer
-from kogpt2_course.model_resolution import add_model_argument, resolve_model_name
+from kogpt2_course.lm.decoding import generate_ids
+from kogpt2_course.lm.loading import load_model_and_tokenizer
+from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 
 STRATEGIES = {
     "greedy": dict(do_sample=False),

@@ -29,10 +29,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kogpt2_course.loading import load_model_and_tokenizer  # noqa: E402
-from kogpt2_course.model_resolution import add_model_argument, resolve_model_name  # noqa: E402
-from kogpt2_course.web_app import create_app  # noqa: E402
-from kogpt2_course.web_server import BackgroundServer  # noqa: E402
+from kogpt2_course.lm.loading import load_model_and_tokenizer  # noqa: E402
+from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name  # noqa: E402
+from kogpt2_course.web.app import create_app  # noqa: E402
+from kogpt2_course.web.server import BackgroundServer  # noqa: E402
 from solutions.step5_solution import make_inference_fn  # noqa: E402
 
 PROMPTS = ["이 영화", "배우들 연기가", "오늘 극장에서 본", "정말 재미있는", "감독의 다음 작품은"]

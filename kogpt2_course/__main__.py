@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .exercises import ROOT, STEP_FILES
+from kogpt2_course.grading.exercises import ROOT, STEP_FILES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,11 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "grade":
-        from .grader import main as grade_main
+        from kogpt2_course.grading.grader import main as grade_main
 
         return grade_main(args)
     if args.command == "make-exercises":
-        from .exercises import generate
+        from kogpt2_course.grading.exercises import generate
 
         changed = generate(check=args.check)
         for path in changed:
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
             print("모든 학생 파일이 최신입니다.")
         return 0
     if args.command == "bpc":
-        from .bpc import main as bpc_main
+        from kogpt2_course.lm.bpc import main as bpc_main
 
         return bpc_main(args)
     return 2

@@ -19,8 +19,8 @@ from typing import Sequence
 import torch
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from kogpt2_course.model_resolution import add_model_argument, resolve_model_name
-from kogpt2_course.script_runner import run_main
+from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
+from kogpt2_course.grading.script_runner import run_main
 
 DEFAULT_PROMPTS = ["이 영화", "배우들 연기가", "오늘 극장에서"]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from kogpt2_course.exercises import STEP_FILES
-from kogpt2_course.model_resolution import BUNDLED_MODEL_DIR
+from kogpt2_course.grading.exercises import STEP_FILES
+from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,7 +129,7 @@ def tiny_model(bundled_dir):
 def tiny_tokenizer(bundled_dir):
     from transformers import PreTrainedTokenizerFast
 
-    from kogpt2_course.special_tokens import TOKENIZER_KWARGS
+    from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
 
     return PreTrainedTokenizerFast.from_pretrained(bundled_dir, **TOKENIZER_KWARGS)
 

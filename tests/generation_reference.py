@@ -2,7 +2,7 @@
 
 import torch
 
-from kogpt2_course.generation import generate_ids
+from kogpt2_course.lm.decoding import generate_ids
 
 
 def make_reference(max_new_tokens: int):

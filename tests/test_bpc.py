@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kogpt2_course import __main__ as cli
-from kogpt2_course.bpc import _segments, evaluate_bpc, read_documents
+from kogpt2_course.lm.bpc import _segments, evaluate_bpc, read_documents
 
 DOCS = ["정말 재미있는 영화였어요!", "배우들 연기가 너무 어색해서 몰입이 안 됐다",
         "ㅋㅋㅋ 최고", "음악이 좋았다. 다시 보고 싶다.", "별로"]

@@ -9,9 +9,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from kogpt2_course import model_resolution
-from kogpt2_course.model_resolution import BUNDLED_MODEL_DIR, HUB_MODEL_NAME, resolve_model_name
-from kogpt2_course.special_tokens import TOKENIZER_KWARGS
+from kogpt2_course.lm import resolution as model_resolution
+from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, HUB_MODEL_NAME, resolve_model_name
+from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
 
 KOGPT2_SPECIAL_IDS = {"</s>": 1, "<usr>": 2, "<pad>": 3, "<sys>": 4, "<unk>": 5, "<mask>": 6}
 

@@ -2,9 +2,9 @@
 
 import torch
 
-from kogpt2_course.distribution_plots import plot_kept_sets, plot_metric_bars, plot_token_distributions
-from kogpt2_course.generation import generate_ids, new_token_ids, next_token_logits, token_labels
-from kogpt2_course.loading import load_model_and_tokenizer
+from kogpt2_course.plots.distributions import plot_kept_sets, plot_metric_bars, plot_token_distributions
+from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
+from kogpt2_course.lm.loading import load_model_and_tokenizer
 
 
 def test_load_model_and_tokenizer(bundled_dir, tiny_model):

@@ -6,9 +6,9 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from kogpt2_course import exercises
-from kogpt2_course.exercises import ROOT, STEP_FILES, list_todos, make_student_source
-from kogpt2_course.script_runner import run_main
+from kogpt2_course.grading import exercises
+from kogpt2_course.grading.exercises import ROOT, STEP_FILES, list_todos, make_student_source
+from kogpt2_course.grading.script_runner import run_main
 
 
 def test_committed_student_files_match_the_generator():

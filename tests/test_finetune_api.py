@@ -10,15 +10,15 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from kogpt2_course.checkpoints import best_checkpoint_path, load_checkpoint, load_finetuned_model
-from kogpt2_course.generation_data import (IGNORE_INDEX, GenerationCollator, GenerationDataset,
+from kogpt2_course.nlpbook.checkpoints import best_checkpoint_path, load_checkpoint, load_finetuned_model
+from kogpt2_course.nlpbook.generation.dataset import (IGNORE_INDEX, GenerationCollator, GenerationDataset,
                                            encode_training_text, training_text)
-from kogpt2_course.generation_task import GenerationTask
-from kogpt2_course.nsmc import NsmcCorpus, NsmcFormatError, prepare_corpus, read_nsmc_file
-from kogpt2_course.sample_reviews import SAMPLE_CORPUS_NAME, sample_reviews, write_sample_corpus
-from kogpt2_course.sentiment_generation import generate_reviews, sentiment_prompt_ids
-from kogpt2_course.train_arguments import (GenerationDeployArguments, GenerationTrainArguments, help_texts)
-from kogpt2_course.trainer import get_trainer, resume_checkpoint_path
+from kogpt2_course.nlpbook.generation.task import GenerationTask
+from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus, NsmcFormatError, prepare_corpus, read_nsmc_file
+from kogpt2_course.nlpbook.generation.sample_reviews import SAMPLE_CORPUS_NAME, sample_reviews, write_sample_corpus
+from kogpt2_course.nlpbook.generation.inference import generate_reviews, sentiment_prompt_ids
+from kogpt2_course.nlpbook.generation.arguments import (GenerationDeployArguments, GenerationTrainArguments, help_texts)
+from kogpt2_course.nlpbook.trainer import get_trainer, resume_checkpoint_path
 
 ROWS = [(f"{a} {v}", label) for a in ("영화", "연기", "노래", "화면")
         for v, label in (("좋았다", 1), ("싫었다", 0), ("멋졌다", 1), ("지겨웠다", 0))]

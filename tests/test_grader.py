@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from kogpt2_course import grader
-from kogpt2_course.exercises import ROOT, STEP_FILES, list_todos
+from kogpt2_course.grading import grader
+from kogpt2_course.grading.exercises import ROOT, STEP_FILES, list_todos
 
 
 def test_every_step_test_fails_on_the_untouched_student_files(tmp_path):
@@ -17,7 +17,7 @@ def test_every_step_test_fails_on_the_untouched_student_files(tmp_path):
     report = tmp_path / "results.json"
     files = [str(p) for step in STEP_FILES for p in grader.step_test_files(step)]
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", *files, "-q", "-p", "kogpt2_course.grading_plugin",
+        [sys.executable, "-m", "pytest", *files, "-q", "-p", "kogpt2_course.grading.plugin",
          "--grading-json", str(report), "--target", "student", "--timeout=60", "-p", "no:cacheprovider"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     results = json.loads(report.read_text(encoding="utf-8"))

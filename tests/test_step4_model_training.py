@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from kogpt2_course.checkpoints import last_checkpoint_path, load_finetuned_model
-from kogpt2_course.generation_data import GenerationCollator
-from kogpt2_course.generation_task import GenerationTask
-from kogpt2_course.train_arguments import GenerationDeployArguments, GenerationTrainArguments
+from kogpt2_course.nlpbook.checkpoints import last_checkpoint_path, load_finetuned_model
+from kogpt2_course.nlpbook.generation.dataset import GenerationCollator
+from kogpt2_course.nlpbook.generation.task import GenerationTask
+from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments, GenerationTrainArguments
 
 STEP = 4
 CORPUS = "mini-nsmc"
@@ -50,8 +50,8 @@ def expected_ids(tokenizer, text, label):
 
 
 def loaders(args, tokenizer):
-    from kogpt2_course.generation_data import GenerationDataset
-    from kogpt2_course.nsmc import NsmcCorpus
+    from kogpt2_course.nlpbook.generation.dataset import GenerationDataset
+    from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus
 
     collate = GenerationCollator(tokenizer.pad_token_id)
     train = GenerationDataset(args, NsmcCorpus(), tokenizer, "train")
@@ -162,8 +162,8 @@ def test_build_dataloaders(step, train_args, tiny_tokenizer, tmp_path):
 
 
 def _datasets(args, tokenizer):
-    from kogpt2_course.generation_data import GenerationDataset
-    from kogpt2_course.nsmc import NsmcCorpus
+    from kogpt2_course.nlpbook.generation.dataset import GenerationDataset
+    from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus
 
     return GenerationDataset(args, NsmcCorpus(), tokenizer, "train"), GenerationDataset(args, NsmcCorpus(), tokenizer, "test")
 

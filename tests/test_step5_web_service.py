@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from kogpt2_course.train_arguments import GenerationDeployArguments
+from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments
 
 STEP = 5
 CHECKPOINT_NAME = "epoch=0-step=10-val_loss=1.2345.ckpt"

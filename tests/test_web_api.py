@@ -1,4 +1,4 @@
-"""The web demo's API contract (kogpt2_course.web_app / web_params / web_server), with Flask's
+"""The web demo's API contract (kogpt2_course.web: app / params / server), with Flask's
 test client and a fake inference_fn that echoes its parameters (fast, no model)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import urllib.request
 import pytest
 from markupsafe import escape
 
-from kogpt2_course import web_server
-from kogpt2_course.web_app import create_app
-from kogpt2_course.web_params import (PRESETS, ParameterError, check_prompt_tokens, param_specs,
+from kogpt2_course.web import server as web_server
+from kogpt2_course.web.app import create_app
+from kogpt2_course.web.params import (PRESETS, ParameterError, check_prompt_tokens, param_specs,
                                       validate_params)
 
 HANGUL = re.compile(r"[가-힣]")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from kogpt2_course.generation import generate_ids
-from kogpt2_course.web_app import create_app
-from kogpt2_course.web_server import BackgroundServer
+from kogpt2_course.lm.decoding import generate_ids
+from kogpt2_course.web.app import create_app
+from kogpt2_course.web.server import BackgroundServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT_DIR = ROOT / "outputs" / "screenshots"

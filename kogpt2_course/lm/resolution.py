@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 HUB_MODEL_NAME = "skt/kogpt2-base-v2"
-BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "kogpt2-tiny"
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "kogpt2-tiny"
 ENV_VAR = "KOGPT2_MODEL"
 HUB_CHECK_URL = f"https://huggingface.co/api/models/{HUB_MODEL_NAME}"
 HUB_CHECK_TIMEOUT_S = 2.5

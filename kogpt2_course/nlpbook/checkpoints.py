@@ -1,6 +1,6 @@
 """Find and load Step 4's Lightning checkpoints (also what Step 5 uses to serve the model).
 
-Checkpoint files (written by :func:`kogpt2_course.trainer.get_trainer`'s ``ModelCheckpoint``)::
+Checkpoint files (written by :func:`kogpt2_course.nlpbook.trainer.get_trainer`'s ``ModelCheckpoint``)::
 
     <downstream_model_dir>/epoch=2-step=150-val_loss=2.3456.ckpt   best by val_loss
     <downstream_model_dir>/last.ckpt                                 the latest state (to resume)

@@ -18,7 +18,7 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
-from .checkpoints import last_checkpoint_path
+from kogpt2_course.nlpbook.checkpoints import last_checkpoint_path
 
 CHECKPOINT_FILENAME = "{epoch}-{step}-{val_loss:.4f}"
 INTERRUPTED_NAME = "interrupted"

@@ -2,14 +2,14 @@
 the benchmark's sentiment check and Step 5's service.
 
 The prompt is ``</s>긍정``: the same start as every training text ``</s>긍정 <review></s>``
-(see :mod:`kogpt2_course.generation_data`), and generation stops at the next ``</s>``.
+(see :mod:`kogpt2_course.nlpbook.generation.dataset`), and generation stops at the next ``</s>``.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .generation_data import SENTIMENT_PREFIXES
+from kogpt2_course.nlpbook.generation.dataset import SENTIMENT_PREFIXES
 
 
 def sentiment_prompt_ids(tokenizer, sentiment: str | int) -> torch.Tensor:

@@ -19,8 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .generation_data import GenerationExample, training_text
-from .sample_reviews import SAMPLE_CORPUS_NAME, write_sample_corpus
+from kogpt2_course.nlpbook.generation.dataset import GenerationExample, training_text
+from kogpt2_course.nlpbook.generation.sample_reviews import SAMPLE_CORPUS_NAME, write_sample_corpus
 
 NSMC_BASE_URL = "https://raw.githubusercontent.com/e9t/nsmc/master"
 NSMC_FILES = {"train": "ratings_train.txt", "test": "ratings_test.txt"}

@@ -6,7 +6,7 @@
 Routes: ``GET /`` (the Korean page), ``GET /health``, ``POST /api`` (generate),
 ``POST /api/next-tokens`` (top-k next-token candidates, when a ``next_token_fn`` is given).
 
-Safety: every field is validated (:mod:`kogpt2_course.web_params`) and bad input is a JSON 400
+Safety: every field is validated (:mod:`kogpt2_course.web.params`) and bad input is a JSON 400
 with a Korean message naming the field; the body size is capped; errors never contain a stack
 trace; generation is serialized by a lock with a bounded waiting line and a waiting timeout, so
 overload answers 503 instead of hanging; debug mode is never switched on here.
@@ -24,11 +24,11 @@ from typing import Callable
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .web_params import (BODY_FIELD, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_NEW_TOKENS_CAP,
+from kogpt2_course.web.params import (BODY_FIELD, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_NEW_TOKENS_CAP,
                          DEFAULT_MAX_PROMPT_CHARS, PRESETS, ParameterError, param_specs,
                          parse_json_body, validate_params, validate_prompt)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
 DEFAULT_MAX_WAITING = 32       # a class of about thirty students pressing the button at once
@@ -98,7 +98,7 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
                wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> Flask:
     """Build the demo app around ``inference_fn(prompt, **params) -> str`` (the full text).
 
-    ``params`` are the validated fields of :func:`kogpt2_course.web_params.param_specs`.
+    ``params`` are the validated fields of :func:`kogpt2_course.web.params.param_specs`.
     ``next_token_fn(prompt, k)`` (optional) returns ``[{"token": str, "probability": float}, ...]``.
     ``notice`` is a Korean line shown on the page (e.g. "fine-tuned checkpoint not found").
     """

@@ -5,7 +5,7 @@ Text format (the same as ratsnlp's NSMC generation task, plus KoGPT2's document 
     </s>긍정 <review></s>        (label 1)        </s>부정 <review></s>        (label 0)
 
 The leading ``</s>`` is the document boundary the model saw during pre-training, so a prompt
-``</s>긍정`` (:func:`kogpt2_course.sentiment_generation.sentiment_prompt_ids`) starts generation in exactly the context the
+``</s>긍정`` (:func:`kogpt2_course.nlpbook.generation.inference.sentiment_prompt_ids`) starts generation in exactly the context the
 training texts start in; the trailing ``</s>`` teaches the model where a review ends, so
 ``generate`` stops by itself. A review longer than ``max_seq_length`` is cut and keeps no final
 ``</s>`` (it did not end there).
@@ -53,8 +53,8 @@ class GenerationDataset(Dataset):
     """Token ids of every training text of one split (``mode``: ``"train"`` or ``"test"``).
 
     ``GenerationDataset(args, corpus, tokenizer, mode)`` as in ratsnlp: ``args`` is a
-    :class:`~kogpt2_course.train_arguments.GenerationTrainArguments`; the corpus (e.g.
-    :class:`~kogpt2_course.nsmc.NsmcCorpus`) reads
+    :class:`~kogpt2_course.nlpbook.generation.arguments.GenerationTrainArguments`; the corpus (e.g.
+    :class:`~kogpt2_course.nlpbook.generation.corpus.NsmcCorpus`) reads
     ``<downstream_corpus_root_dir>/<downstream_corpus_name>/``. At most ``args.max_train_samples``
     (train) or ``args.max_eval_samples`` (test) examples are kept, the first ones of the file.
     The tokenized examples are cached next to the data (plain tensors, so ``torch.load`` with

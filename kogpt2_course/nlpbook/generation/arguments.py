@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .checkpoints import best_checkpoint_path
-from .model_resolution import BUNDLED_MODEL_DIR
-from .sample_reviews import SAMPLE_CORPUS_NAME
+from kogpt2_course.nlpbook.checkpoints import best_checkpoint_path
+from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR
+from kogpt2_course.nlpbook.generation.sample_reviews import SAMPLE_CORPUS_NAME
 
 
 def _f(default, help_text: str):

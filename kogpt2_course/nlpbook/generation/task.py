@@ -20,7 +20,7 @@ import torch
 from lightning.pytorch.trainer.states import TrainerFn
 from transformers import get_linear_schedule_with_warmup
 
-from .generation_data import IGNORE_INDEX
+from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX
 
 
 class GenerationTask(L.LightningModule):

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from .plotting import OUTPUT_DIR, plt, save_figure
+from kogpt2_course.plots.figure import OUTPUT_DIR, plt, save_figure
 
 KEPT_COLOR = "#1f77b4"
 REMOVED_COLOR = "#d0d0d0"

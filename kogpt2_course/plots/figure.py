@@ -10,7 +10,7 @@ from pathlib import Path
 
 import matplotlib
 
-from .script_runner import in_notebook
+from kogpt2_course.grading.script_runner import in_notebook
 
 if not in_notebook():
     matplotlib.use("Agg")  # scripts and tests write PNG files; notebooks show figures inline

@@ -108,8 +108,8 @@ def read_documents(path: str | Path, limit: int = 0) -> list[str]:
 
 
 def main(args) -> int:
-    from .loading import load_model_and_tokenizer
-    from .model_resolution import resolve_model_name
+    from kogpt2_course.lm.loading import load_model_and_tokenizer
+    from kogpt2_course.lm.resolution import resolve_model_name
 
     if not Path(args.data).exists():
         print(f"데이터 파일이 없습니다: {args.data} (--data로 지정하세요)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from .special_tokens import TOKENIZER_KWARGS
+from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
 
 
 def load_model_and_tokenizer(model_name: str):

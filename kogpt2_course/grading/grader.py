@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exercises import ROOT, STEP_FILES, list_todos
+from kogpt2_course.grading.exercises import ROOT, STEP_FILES, list_todos
 
 TESTS_DIR = ROOT / "tests"
 
@@ -45,7 +45,7 @@ def run_step(step: int, course_dir: Path, target: str, timeout_s: float, step_ti
         return []
     with tempfile.TemporaryDirectory() as tmp:
         results_path = Path(tmp) / "results.json"
-        cmd = [sys.executable, "-m", "pytest", *map(str, files), "-q", "-p", "kogpt2_course.grading_plugin",
+        cmd = [sys.executable, "-m", "pytest", *map(str, files), "-q", "-p", "kogpt2_course.grading.plugin",
                "--grading-json", str(results_path), "--target", target, "--course-dir", str(course_dir),
                f"--timeout={timeout_s}", "-o", "timeout_method=signal", "-o", "timeout_func_only=true", "--rootdir", str(ROOT),
                "-p", "no:cacheprovider"]

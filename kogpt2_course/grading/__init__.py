@@ -1,0 +1,1 @@
+"""Course machinery: the exercise generator, the autograder and its pytest plugin, and the runner every step script uses."""

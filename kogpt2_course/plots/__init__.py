@@ -1,0 +1,1 @@
+"""Plots with Korean labels: figure setup and saving, token-distribution and metric charts."""

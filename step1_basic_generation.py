@@ -1,5 +1,6 @@
 # 이 파일은 solutions/step1_solution.py 에서 자동으로 만들어졌습니다 (python -m kogpt2_course make-exercises).
-# TODO 부분을 채우고 실행해 보세요. 채점: python -m kogpt2_course grade --step 1
+# TODO 부분의 todo(...) 줄을 답으로 바꾸고 실행해 보세요. 채점: python -m kogpt2_course grade --step 1
+# 막히면: python -m kogpt2_course hint N-M (부를 때마다 한 단계 더 자세한 힌트)
 # %% [markdown]
 # # Step 1. 기본 텍스트 생성 — 그리디 디코딩과 자기회귀 루프
 #
@@ -22,7 +23,7 @@ import torch
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
-from kogpt2_course.grading.script_runner import run_main
+from kogpt2_course.grading.script_runner import run_main, todo
 
 DEFAULT_PROMPTS = ["이 영화", "배우들 연기가", "오늘 극장에서"]
 
@@ -34,15 +35,19 @@ DEFAULT_PROMPTS = ["이 영화", "배우들 연기가", "오늘 극장에서"]
 # %%
 def load_tokenizer(model_name: str):
     """KoGPT2 토크나이저를 불러옵니다."""
-    # TODO 1-1: PreTrainedTokenizerFast.from_pretrained(model_name, bos_token='</s>', eos_token='</s>', unk_token='<unk>', pad_token='<pad>', mask_token='<mask>')로 토크나이저를 불러오세요
-    raise NotImplementedError("TODO 1-1 미완성: PreTrainedTokenizerFast.from_pretrained(model_name, bos_token='</s>', eos_token='</s>', unk_token='<unk>', pad_token='<pad>', mask_token='<mask>')로 토크나이저를 불러오세요")
+    # TODO 1-1: KoGPT2 토크나이저를 불러오세요. KoGPT2의 설정 파일에는 특수 토큰이 적혀 있지 않아, 불러올 때
+    #   어느 문자열이 문장 시작(bos)·끝(eos)·모르는 토큰(unk)·패딩(pad)·마스크(mask)인지 직접 알려 줘야 합니다
+    #   (위 1절 설명, transformers 문서의 PreTrainedTokenizerFast)
+    tokenizer = todo("1-1")
     return tokenizer
 
 
 def load_model(model_name: str):
     """KoGPT2 언어 모델을 불러와 평가 모드로 둡니다."""
-    # TODO 1-2: GPT2LMHeadModel.from_pretrained(model_name)로 모델을 불러오고 model.eval()로 평가 모드(드롭아웃 끔)로 바꾸세요
-    raise NotImplementedError('TODO 1-2 미완성: GPT2LMHeadModel.from_pretrained(model_name)로 모델을 불러오고 model.eval()로 평가 모드(드롭아웃 끔)로 바꾸세요')
+    # TODO 1-2: 사전 학습된 가중치로 GPT-2 언어 모델(다음 토큰을 예측하는 머리가 달린 모델)을 불러오고, 생성에
+    #   쓰도록 평가 모드로 바꾸세요. 평가 모드에서는 드롭아웃이 꺼져 같은 입력에 늘 같은 출력이 나옵니다
+    #   (transformers 문서의 GPT2LMHeadModel, PyTorch 문서의 '평가 모드')
+    model = todo("1-2")
     return model
 
 
@@ -52,23 +57,30 @@ def load_model(model_name: str):
 # %%
 def encode_prompt(tokenizer, prompt: str) -> torch.Tensor:
     """프롬프트를 (1, 길이) 모양의 토큰 id 텐서로 바꿉니다."""
-    # TODO 1-3: tokenizer.encode(prompt, return_tensors="pt")로 프롬프트를 (1, 길이) 텐서로 바꾸세요
-    raise NotImplementedError('TODO 1-3 미완성: tokenizer.encode(prompt, return_tensors="pt")로 프롬프트를 (1, 길이) 텐서로 바꾸세요')
+    # TODO 1-3: 프롬프트 문자열을 토큰 id로 바꾸되, 모델에 바로 넣을 수 있게 배치 차원이 있는 PyTorch
+    #   텐서(모양 (1, 길이))로 만드세요. 토크나이저의 인코딩 메서드에는 결과를 텐서로 돌려받는 옵션이 있습니다
+    #   (transformers 문서의 PreTrainedTokenizerFast.encode)
+    input_ids = todo("1-3")
     return input_ids
 
 
 def generate_greedy(model, tokenizer, prompt: str, max_new_tokens: int = 30) -> torch.Tensor:
     """그리디 디코딩으로 최대 max_new_tokens개를 생성해 (프롬프트 + 생성) 토큰 id 전체를 돌려줍니다."""
     input_ids = encode_prompt(tokenizer, prompt)
-    # TODO 1-4: model.generate(input_ids, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)를 torch.no_grad() 안에서 호출하세요
-    raise NotImplementedError('TODO 1-4 미완성: model.generate(input_ids, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)를 torch.no_grad() 안에서 호출하세요')
+    # TODO 1-4: transformers의 생성 함수로 그리디 디코딩(매 단계 가장 확률이 큰 토큰)을 하세요. 새 토큰은 최대
+    #   max_new_tokens개이고, 어디가 진짜 토큰인지 알려 주는 attention_mask와 패딩 토큰 id도 넘기며,
+    #   추론이므로 기울기 계산은 끕니다 (위 2절의 attention_mask 설명, transformers 문서의
+    #   GenerationMixin.generate)
+    output_ids = todo("1-4")
     return output_ids
 
 
 def decode_tokens(tokenizer, token_ids) -> str:
     """토큰 id들을 사람이 읽는 문자열로 바꿉니다 (특수 토큰 제외)."""
-    # TODO 1-5: tokenizer.decode(token_ids, skip_special_tokens=True)로 문자열을 만드세요 (2차원 텐서면 첫 줄만)
-    raise NotImplementedError('TODO 1-5 미완성: tokenizer.decode(token_ids, skip_special_tokens=True)로 문자열을 만드세요 (2차원 텐서면 첫 줄만)')
+    # TODO 1-5: 토큰 id를 사람이 읽는 문자열로 되돌리세요. 문장 끝 '</s>'나 '<pad>' 같은 특수 토큰은 결과에
+    #   넣지 않습니다. generate의 결과처럼 (1, 길이) 2차원 텐서가 오면 첫 줄을 씁니다 (transformers 문서의
+    #   PreTrainedTokenizerFast.decode)
+    text = todo("1-5")
     return text
 
 
@@ -86,10 +98,16 @@ def greedy_decode_loop(model, input_ids: torch.Tensor, max_new_tokens: int,
     past_key_values = None
     with torch.no_grad():
         for _ in range(max_new_tokens):
-            # TODO 1-6: model(input_ids=next_input, past_key_values=past_key_values, use_cache=True)를 호출해 마지막 위치의 로짓(outputs.logits[:, -1, :])과 새 캐시(outputs.past_key_values)를 얻으세요
-            raise NotImplementedError('TODO 1-6 미완성: model(input_ids=next_input, past_key_values=past_key_values, use_cache=True)를 호출해 마지막 위치의 로짓(outputs.logits[:, -1, :])과 새 캐시(outputs.past_key_values)를 얻으세요')
-            # TODO 1-7: argmax로 다음 토큰을 골라 generated 뒤에 붙이고, 다음 입력(next_input)은 그 토큰 하나로 하세요. eos_token_id가 나오면 멈추세요
-            raise NotImplementedError('TODO 1-7 미완성: argmax로 다음 토큰을 골라 generated 뒤에 붙이고, 다음 입력(next_input)은 그 토큰 하나로 하세요. eos_token_id가 나오면 멈추세요')
+            # TODO 1-6: 모델을 한 번 불러(forward) 다음 토큰의 점수를 얻으세요. 입력은 next_input(첫 단계는
+            #   프롬프트 전체, 그 뒤는 새 토큰 하나)과 지난번 캐시이고, 캐시를 쓰겠다고 알립니다. 다음 토큰의
+            #   점수는 출력 로짓의 마지막 위치에 있고, 다음 단계에 넘길 새 캐시도 출력에 들어 있습니다 (위
+            #   3절, transformers 문서의 GPT2LMHeadModel.forward와 past_key_values)
+            next_token_logits, past_key_values = todo("1-6")
+            # TODO 1-7: 그리디 규칙으로 다음 토큰(점수가 가장 큰 토큰)을 고르세요. 고른 토큰을 generated 뒤에
+            #   이어 붙이고, KV 캐시가 앞부분을 기억하므로 다음 입력은 새 토큰 하나뿐입니다. eos_token_id가
+            #   주어졌고 그 토큰이 나오면 그 토큰까지 붙이고 멈춥니다. 모양은 계속 (1, 길이)입니다 (PyTorch
+            #   문서의 argmax, cat)
+            generated, next_input = todo("1-7")
     return generated
 
 
@@ -101,8 +119,10 @@ def greedy_decode_loop(model, input_ids: torch.Tensor, max_new_tokens: int,
 def find_repetition(token_ids: Sequence[int], n: int = 3) -> int:
     """앞에서 이미 나온 n-gram이 처음으로 다시 나오는 시작 위치를 돌려줍니다. 반복이 없으면 -1."""
     ids = [int(t) for t in token_ids]
-    # TODO 1-8: 위치 i마다 tuple(ids[i:i+n])을 만들고, 앞에서 본 n-gram 집합에 이미 있으면 i를 돌려주세요 (없으면 -1)
-    raise NotImplementedError('TODO 1-8 미완성: 위치 i마다 tuple(ids[i:i+n])을 만들고, 앞에서 본 n-gram 집합에 이미 있으면 i를 돌려주세요 (없으면 -1)')
+    # TODO 1-8: 앞에서부터 n-gram(연속한 토큰 n개)을 하나씩 보면서 이미 본 n-gram을 기억해 두세요. 이미 본
+    #   것이 다시 나오면 그 시작 위치를, 끝까지 없으면 -1을 돌려줍니다. 리스트는 집합에 넣을 수 없으니 바꿀 수
+    #   없는 형태로 바꿔야 합니다 (파이썬 문서의 set, tuple)
+    return todo("1-8")
 
 
 # %% [markdown]

@@ -1,5 +1,6 @@
 # 이 파일은 solutions/step2_solution.py 에서 자동으로 만들어졌습니다 (python -m kogpt2_course make-exercises).
-# TODO 부분을 채우고 실행해 보세요. 채점: python -m kogpt2_course grade --step 2
+# TODO 부분의 todo(...) 줄을 답으로 바꾸고 실행해 보세요. 채점: python -m kogpt2_course grade --step 2
+# 막히면: python -m kogpt2_course hint N-M (부를 때마다 한 단계 더 자세한 힌트)
 # %% [markdown]
 # # Step 2. 생성 전략 비교 — 빔 서치, top-k, top-p 샘플링
 #
@@ -26,7 +27,7 @@ from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_lo
 from kogpt2_course.lm.loading import load_model_and_tokenizer
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 from kogpt2_course.plots.figure import OUTPUT_DIR
-from kogpt2_course.grading.script_runner import run_main
+from kogpt2_course.grading.script_runner import run_main, todo
 
 DEFAULT_PROMPTS = ["이 영화", "배우들 연기가"]
 
@@ -39,8 +40,10 @@ DEFAULT_PROMPTS = ["이 영화", "배우들 연기가"]
 # %%
 def beam_search(model, tokenizer, prompt: str, max_new_tokens: int = 30, num_beams: int = 3) -> torch.Tensor:
     """빔 서치로 생성한 (1, 길이) 토큰 id (프롬프트 포함)를 돌려줍니다."""
-    # TODO 2-1: generate_ids(model, tokenizer, prompt, max_new_tokens, num_beams=num_beams, do_sample=False)로 빔 서치를 하세요
-    raise NotImplementedError('TODO 2-1 미완성: generate_ids(model, tokenizer, prompt, max_new_tokens, num_beams=num_beams, do_sample=False)로 빔 서치를 하세요')
+    # TODO 2-1: 빔 서치로 생성하세요: 무작위성 없이 후보 문장 num_beams개를 함께 키웁니다. 인코딩과 generate
+    #   호출은 도우미 generate_ids가 맡고, 그 뒤에 주는 키워드 인자는 그대로 model.generate에 넘어갑니다 (위
+    #   1절, transformers 문서의 생성 전략 중 beam search)
+    output_ids = todo("2-1")
     return output_ids
 
 
@@ -56,15 +59,19 @@ def beam_search(model, tokenizer, prompt: str, max_new_tokens: int = 30, num_bea
 # %%
 def top_k_sampling(model, tokenizer, prompt: str, max_new_tokens: int = 30, top_k: int = 50) -> torch.Tensor:
     """top-k 샘플링으로 생성한 (1, 길이) 토큰 id를 돌려줍니다."""
-    # TODO 2-2: generate_ids(..., do_sample=True, top_k=top_k)로 top-k 샘플링을 하세요
-    raise NotImplementedError('TODO 2-2 미완성: generate_ids(..., do_sample=True, top_k=top_k)로 top-k 샘플링을 하세요')
+    # TODO 2-2: top-k 샘플링을 하세요: 매 단계 확률 상위 k개 안에서 확률에 따라 무작위로 고릅니다. 시드는
+    #   부르는 쪽이 정하니 여기서 고정하지 마세요 (위 2절, transformers 문서의 GenerationConfig: do_sample,
+    #   top_k)
+    output_ids = todo("2-2")
     return output_ids
 
 
 def top_p_sampling(model, tokenizer, prompt: str, max_new_tokens: int = 30, top_p: float = 0.92) -> torch.Tensor:
     """top-p(뉴클리어스) 샘플링으로 생성한 (1, 길이) 토큰 id를 돌려줍니다."""
-    # TODO 2-3: generate_ids(..., do_sample=True, top_p=top_p, top_k=0)로 top-p 샘플링을 하세요 (top_k=0: 기본 top-k 50을 끔)
-    raise NotImplementedError('TODO 2-3 미완성: generate_ids(..., do_sample=True, top_p=top_p, top_k=0)로 top-p 샘플링을 하세요 (top_k=0: 기본 top-k 50을 끔)')
+    # TODO 2-3: top-p(뉴클리어스) 샘플링을 하세요: 확률을 높은 순으로 더해 top_p에 이를 때까지의 토큰 안에서만
+    #   뽑습니다. transformers는 top-k를 따로 정하지 않으면 기본값으로 켜 두므로, top-p만의 효과를 보려면
+    #   top-k를 꺼야 합니다 (위 2절의 주의)
+    output_ids = todo("2-3")
     return output_ids
 
 
@@ -79,15 +86,19 @@ def top_p_sampling(model, tokenizer, prompt: str, max_new_tokens: int = 30, top_
 # %%
 def top_k_filter(logits: torch.Tensor, top_k: int, min_tokens_to_keep: int = 1) -> torch.Tensor:
     """상위 k개(동점 포함)를 뺀 나머지 로짓을 -inf로 바꾼 새 텐서를 돌려줍니다 (마지막 차원 기준)."""
-    # TODO 2-4: k = min(max(top_k, min_tokens_to_keep), 어휘 크기); torch.topk(logits, k).values[..., -1:]보다 작은 로짓을 logits.masked_fill(..., float('-inf'))로 바꾸세요
-    raise NotImplementedError("TODO 2-4 미완성: k = min(max(top_k, min_tokens_to_keep), 어휘 크기); torch.topk(logits, k).values[..., -1:]보다 작은 로짓을 logits.masked_fill(..., float('-inf'))로 바꾸세요")
+    # TODO 2-4: k번째로 큰 로짓을 기준값으로 삼아, 그보다 작은 로짓만 -inf로 바꾼 새 텐서를 만드세요(기준값과
+    #   같은 동점은 남김). k는 min_tokens_to_keep보다 작을 수 없고 어휘 크기보다 클 수 없습니다. 마지막 차원
+    #   기준으로 계산하면 배치(2차원) 입력에도 맞습니다 (위 3절, PyTorch 문서의 topk와 masked_fill)
+    filtered = todo("2-4")
     return filtered
 
 
 def top_p_filter(logits: torch.Tensor, top_p: float, min_tokens_to_keep: int = 1) -> torch.Tensor:
     """누적 확률 top_p 안에 드는 토큰만 남기고 나머지 로짓을 -inf로 바꾼 새 텐서를 돌려줍니다."""
-    # TODO 2-5: torch.sort(logits, descending=True)로 정렬 → softmax → cumsum; (누적 확률 - 자기 확률) >= top_p 이면 버림, 앞의 min_tokens_to_keep개는 남김; scatter로 원래 순서로 되돌려 -inf를 채우세요
-    raise NotImplementedError('TODO 2-5 미완성: torch.sort(logits, descending=True)로 정렬 → softmax → cumsum; (누적 확률 - 자기 확률) >= top_p 이면 버림, 앞의 min_tokens_to_keep개는 남김; scatter로 원래 순서로 되돌려 -inf를 채우세요')
+    # TODO 2-5: 로짓을 큰 순서로 정렬해 확률과 누적 확률을 구하고, '자기 앞 토큰들의 누적 확률이 이미 top_p
+    #   이상'인 토큰을 버리세요(상위 min_tokens_to_keep개는 늘 남김). 버릴 자리 표시를 원래 순서로 되돌려 그
+    #   로짓을 -inf로 바꾼 새 텐서를 돌려줍니다 (위 3절, PyTorch 문서의 sort, cumsum, scatter)
+    filtered = todo("2-5")
     return filtered
 
 
@@ -122,8 +133,10 @@ def draw_kept_sets(model, tokenizer, prompt: str, top_k: int = 50, top_p: float 
 # %%
 def repeated_samples(generate_once: Callable[[], object], n_runs: int = 3, seed: int = 0) -> list:
     """시드를 한 번 고정한 뒤 generate_once()를 n_runs번 불러 결과 목록을 돌려줍니다."""
-    # TODO 2-6: torch.manual_seed(seed)를 한 번 부르고, generate_once()를 n_runs번 호출한 결과를 리스트로 모으세요
-    raise NotImplementedError('TODO 2-6 미완성: torch.manual_seed(seed)를 한 번 부르고, generate_once()를 n_runs번 호출한 결과를 리스트로 모으세요')
+    # TODO 2-6: 재현성: 난수 시드를 반복 전에 딱 한 번 고정하고, 그다음 generate_once를 n_runs번 불러 결과를
+    #   순서대로 리스트에 모으세요. 매번 다시 고정하면 모든 결과가 같아집니다 (위 4절, PyTorch 문서의
+    #   Reproducibility)
+    results = todo("2-6")
     return results
 
 
@@ -135,8 +148,10 @@ def repeated_samples(generate_once: Callable[[], object], n_runs: int = 3, seed:
 # %%
 def distinct_n(sequences: Sequence[Sequence[int]], n: int) -> float:
     """여러 토큰 id 열 전체의 distinct-n. n-gram이 하나도 없으면 0.0."""
-    # TODO 2-7: 각 열에서 tuple(seq[i:i+n])을 모두 모아, 서로 다른 n-gram 수(set)를 전체 n-gram 수로 나누세요 (전체가 0이면 0.0)
-    raise NotImplementedError('TODO 2-7 미완성: 각 열에서 tuple(seq[i:i+n])을 모두 모아, 서로 다른 n-gram 수(set)를 전체 n-gram 수로 나누세요 (전체가 0이면 0.0)')
+    # TODO 2-7: 모든 열에서 n-gram(연속한 토큰 n개)을 모으세요. n-gram은 열마다 따로 만들고 열 경계를 넘지
+    #   않습니다. 서로 다른 n-gram의 수를 전체 n-gram의 수로 나눈 값이 distinct-n이고, n-gram이 하나도 없으면
+    #   0.0입니다 (위 5절)
+    return todo("2-7")
 
 
 def draw_diversity(samples: dict[str, list[list[int]]], output_dir: str | Path = OUTPUT_DIR) -> Path:
@@ -159,8 +174,9 @@ def compare_strategies(strategies: dict[str, Callable[[str], torch.Tensor]], pro
     results = {name: [] for name in strategies}
     for prompt in prompts:
         for name, strategy in strategies.items():
-            # TODO 2-8: torch.manual_seed(seed)로 시드를 고정한 뒤 strategy(prompt)를 불러 results[name]에 붙이세요
-            raise NotImplementedError('TODO 2-8 미완성: torch.manual_seed(seed)로 시드를 고정한 뒤 strategy(prompt)를 불러 results[name]에 붙이세요')
+            # TODO 2-8: 공정한 비교: 전략을 부르기 직전마다 같은 시드로 난수를 되돌린 뒤, 그 전략에 프롬프트를
+            #   주어 나온 결과를 그 전략의 목록(results[name])에 프롬프트 순서대로 붙이세요 (위 6절)
+            todo("2-8")
     return results
 
 

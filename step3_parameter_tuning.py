@@ -1,5 +1,6 @@
 # 이 파일은 solutions/step3_solution.py 에서 자동으로 만들어졌습니다 (python -m kogpt2_course make-exercises).
-# TODO 부분을 채우고 실행해 보세요. 채점: python -m kogpt2_course grade --step 3
+# TODO 부분의 todo(...) 줄을 답으로 바꾸고 실행해 보세요. 채점: python -m kogpt2_course grade --step 3
+# 막히면: python -m kogpt2_course hint N-M (부를 때마다 한 단계 더 자세한 힌트)
 # %% [markdown]
 # # Step 3. 파라미터 조정 — 온도, 반복 억제, 추천 설정
 #
@@ -26,7 +27,7 @@ from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_lo
 from kogpt2_course.lm.loading import load_model_and_tokenizer
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 from kogpt2_course.plots.figure import OUTPUT_DIR
-from kogpt2_course.grading.script_runner import run_main
+from kogpt2_course.grading.script_runner import run_main, todo
 
 DEFAULT_PROMPT = "이 영화"
 TEMPERATURES = (0.3, 0.7, 1.0, 1.5)
@@ -43,8 +44,9 @@ PENALTIES = (1.0, 1.2, 1.5, 2.0)
 def generate_no_repeat(model, tokenizer, prompt: str, max_new_tokens: int = 40,
                        no_repeat_ngram_size: int = 3) -> torch.Tensor:
     """n-gram 반복을 막은 그리디 생성의 (1, 길이) 토큰 id (프롬프트 포함)."""
-    # TODO 3-1: generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=False, no_repeat_ngram_size=no_repeat_ngram_size)를 부르세요
-    raise NotImplementedError('TODO 3-1 미완성: generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=False, no_repeat_ngram_size=no_repeat_ngram_size)를 부르세요')
+    # TODO 3-1: 그리디 생성에 'n-gram 반복 금지'를 켜세요: 이미 나온 n개 토큰 묶음을 다시 만들 토큰을 매 단계
+    #   막는 generate의 옵션입니다 (위 1절, transformers 문서의 GenerationConfig)
+    output_ids = todo("3-1")
     return output_ids
 
 
@@ -57,8 +59,10 @@ def generate_no_repeat(model, tokenizer, prompt: str, max_new_tokens: int = 40,
 def repeated_ngram_share(token_ids: Sequence[int], n: int = 3) -> float:
     """앞에서 이미 나온 n-gram의 비율 (n-gram이 없으면 0.0)."""
     ids = [int(t) for t in token_ids]
-    # TODO 3-2: 위치 i마다 tuple(ids[i:i+n])이 앞에서 본 n-gram 집합에 있으면 반복으로 세고, 반복 수 / 전체 n-gram 수를 돌려주세요 (전체가 0이면 0.0)
-    raise NotImplementedError('TODO 3-2 미완성: 위치 i마다 tuple(ids[i:i+n])이 앞에서 본 n-gram 집합에 있으면 반복으로 세고, 반복 수 / 전체 n-gram 수를 돌려주세요 (전체가 0이면 0.0)')
+    # TODO 3-2: 앞에서부터 n-gram을 하나씩 보면서, 앞에서 이미 본 n-gram이면 반복으로 세세요. 반복 수를 전체
+    #   n-gram 수로 나눈 비율을 돌려주고, n-gram이 없으면 0.0입니다. Step 1의 find_repetition과 같은 '이미 본
+    #   집합' 방법입니다 (위 1절)
+    return todo("3-2")
 
 
 # %% [markdown]
@@ -70,14 +74,17 @@ def repeated_ngram_share(token_ids: Sequence[int], n: int = 3) -> float:
 # %%
 def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """온도 temperature를 적용한 확률 분포 (마지막 차원의 합이 1)."""
-    # TODO 3-3: (logits / temperature).softmax(dim=-1)을 돌려주세요
-    raise NotImplementedError('TODO 3-3 미완성: (logits / temperature).softmax(dim=-1)을 돌려주세요')
+    # TODO 3-3: 온도 T의 분포를 만드세요: 로짓을 온도로 나눈 뒤 확률로 바꿉니다(마지막 차원의 합이 1). 입력
+    #   로짓은 바꾸지 않습니다 (위 2절, PyTorch 문서의 softmax)
+    return todo("3-3")
 
 
 def entropy(probs: torch.Tensor) -> float:
     """확률 분포의 엔트로피(나트). 확률이 0인 항은 0으로 셉니다."""
-    # TODO 3-4: -Σ p·log p를 계산하세요. p=0인 곳은 0·log 0 = 0으로 (torch.where나 p>0 마스크 사용)
-    raise NotImplementedError('TODO 3-4 미완성: -Σ p·log p를 계산하세요. p=0인 곳은 0·log 0 = 0으로 (torch.where나 p>0 마스크 사용)')
+    # TODO 3-4: 엔트로피(분포가 퍼진 정도, 자연로그 단위)를 계산해 파이썬 float로 돌려주세요. 확률이 0인 항은
+    #   0으로 칩니다 — 그대로 계산하면 0·log 0이 nan이 됩니다 (위 2절의 식, PyTorch 문서의 log와 불리언
+    #   마스크)
+    return todo("3-4")
 
 
 def draw_temperature_distributions(model, tokenizer, prompt: str, temperatures: Sequence[float] = TEMPERATURES,
@@ -105,8 +112,9 @@ def temperature_sweep(model, tokenizer, prompt: str, temperatures: Sequence[floa
     """{온도: 그 온도로 샘플링한 (1, 길이) 토큰 id}. 온도마다 torch.manual_seed(seed)로 다시 시작합니다."""
     results = {}
     for t in temperatures:
-        # TODO 3-5: torch.manual_seed(seed) 후 generate_ids(..., do_sample=True, temperature=t, top_k=0)의 결과를 results[t]에 넣으세요
-        raise NotImplementedError('TODO 3-5 미완성: torch.manual_seed(seed) 후 generate_ids(..., do_sample=True, temperature=t, top_k=0)의 결과를 results[t]에 넣으세요')
+        # TODO 3-5: 온도만의 효과를 보려고, 온도마다 같은 시드에서 다시 시작해 top-k 없이 순수 샘플링한 결과를
+        #   results[t]에 넣으세요 (위 3절, transformers 문서의 GenerationConfig: temperature)
+        results[t] = todo("3-5")
     return results
 
 
@@ -121,8 +129,10 @@ def repetition_penalty_sweep(model, tokenizer, prompt: str, penalties: Sequence[
     """{벌점: 그 repetition_penalty로 그리디 생성한 (1, 길이) 토큰 id}."""
     results = {}
     for penalty in penalties:
-        # TODO 3-6: generate_ids(..., do_sample=False, repetition_penalty=penalty)의 결과를 results[penalty]에 넣으세요
-        raise NotImplementedError('TODO 3-6 미완성: generate_ids(..., do_sample=False, repetition_penalty=penalty)의 결과를 results[penalty]에 넣으세요')
+        # TODO 3-6: 반복 벌점만의 효과를 보려고 그리디로 생성하되, 이미 나온 토큰의 점수를 penalty만큼
+        #   불리하게 만드는 generate의 옵션을 켜고 결과를 results[penalty]에 넣으세요 (위 4절, transformers
+        #   문서의 GenerationConfig)
+        results[penalty] = todo("3-6")
     return results
 
 
@@ -134,8 +144,11 @@ def repetition_penalty_sweep(model, tokenizer, prompt: str, penalties: Sequence[
 # %%
 def recommended_preset() -> dict:
     """model.generate에 그대로 넘길 추천 설정(키워드 인자 dict)."""
-    # TODO 3-7: do_sample=True, top_k(40~50), top_p(0.85~0.95), temperature(0.5~1.0)를 담은 dict를 돌려주세요 (repetition_penalty, no_repeat_ngram_size도 넣어 보세요)
-    raise NotImplementedError('TODO 3-7 미완성: do_sample=True, top_k(40~50), top_p(0.85~0.95), temperature(0.5~1.0)를 담은 dict를 돌려주세요 (repetition_penalty, no_repeat_ngram_size도 넣어 보세요)')
+    # TODO 3-7: 여러분이 추천하는 샘플링 설정을 generate의 키워드 인자 dict로 돌려주세요. 채점은 숫자 범위가
+    #   아니라 효과를 봅니다: 시드를 바꿔 여러 번 생성했을 때 (1) 글끼리 다양하고(distinct-2), (2) 한 글
+    #   안에서 같은 3-gram이 되풀이되지 않으며, (3) 모델이 보기에 너무 엉뚱하지 않아야(토큰당 평균 로그 확률)
+    #   합니다. 위 5절의 흔한 범위와 1·3·4절의 손잡이를 참고하세요
+    return todo("3-7")
 
 
 def draw_repetition(outputs: dict[str, list[int]], output_dir: str | Path = OUTPUT_DIR) -> Path:

@@ -1,5 +1,6 @@
 # 이 파일은 solutions/step4_solution.py 에서 자동으로 만들어졌습니다 (python -m kogpt2_course make-exercises).
-# TODO 부분을 채우고 실행해 보세요. 채점: python -m kogpt2_course grade --step 4
+# TODO 부분의 todo(...) 줄을 답으로 바꾸고 실행해 보세요. 채점: python -m kogpt2_course grade --step 4
+# 막히면: python -m kogpt2_course hint N-M (부를 때마다 한 단계 더 자세한 힌트)
 # %% [markdown]
 # # Step 4. 미세 조정(fine-tuning) — NSMC 영화 리뷰로 감성을 조종하는 생성 모델 만들기
 #
@@ -34,7 +35,7 @@ from kogpt2_course.nlpbook.generation.task import GenerationTask
 from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, add_model_argument, resolve_model_name
 from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus, prepare_corpus
 from kogpt2_course.plots.figure import plt, save_figure
-from kogpt2_course.grading.script_runner import run_main
+from kogpt2_course.grading.script_runner import run_main, todo
 from kogpt2_course.nlpbook.generation.inference import generate_reviews
 from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
 from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments, GenerationTrainArguments
@@ -91,8 +92,12 @@ def default_learning_rate(model_name: str) -> float:
 def build_arguments(model_name: str, cli: argparse.Namespace) -> GenerationTrainArguments:
     """명령행 옵션(cli)으로 GenerationTrainArguments를 만듭니다."""
     learning_rate = cli.learning_rate if cli.learning_rate is not None else default_learning_rate(model_name)
-    # TODO 4-1: GenerationTrainArguments(pretrained_model_name=model_name, downstream_corpus_name=cli.downstream_corpus_name, ...)로 cli의 값(말뭉치 이름/폴더, 모델 폴더, max_seq_length, batch_size, epochs, max_train_samples, max_eval_samples, seed, val_check_interval)과 learning_rate를 넣고, resume=not cli.no_resume으로 하세요
-    raise NotImplementedError('TODO 4-1 미완성: GenerationTrainArguments(pretrained_model_name=model_name, downstream_corpus_name=cli.downstream_corpus_name, ...)로 cli의 값(말뭉치 이름/폴더, 모델 폴더, max_seq_length, batch_size, epochs, max_train_samples, max_eval_samples, seed, val_check_interval)과 learning_rate를 넣고, resume=not cli.no_resume으로 하세요')
+    # TODO 4-1: 명령행 옵션(cli)의 값을 학습 설정 GenerationTrainArguments의 같은 이름 필드에 옮기세요(말뭉치
+    #   이름·폴더, 모델 폴더, 길이, 배치, 에폭, 예제 수 제한, 시드, 검증 주기). 두 가지는 그대로 옮기면 안
+    #   됩니다: 학습률은 위에서 계산한 learning_rate(옵션을 생략하면 cli 쪽 값은 None)이고, 이어서
+    #   학습할지(resume)는 --no_resume 옵션의 반대입니다 (위 1절,
+    #   kogpt2_course/nlpbook/generation/arguments.py의 필드 설명)
+    args = todo("4-1")
     return args
 
 
@@ -116,15 +121,20 @@ def load_tokenizer(model_name: str):
 # %%
 def build_datasets(args: GenerationTrainArguments, tokenizer):
     """학습용(train)과 검증용(test) GenerationDataset을 돌려줍니다."""
-    # TODO 4-2: corpus = NsmcCorpus()를 만들고 GenerationDataset(args=args, corpus=corpus, tokenizer=tokenizer, mode="train")과 mode="test"인 검증 데이터셋을 만드세요
-    raise NotImplementedError('TODO 4-2 미완성: corpus = NsmcCorpus()를 만들고 GenerationDataset(args=args, corpus=corpus, tokenizer=tokenizer, mode="train")과 mode="test"인 검증 데이터셋을 만드세요')
+    # TODO 4-2: NSMC 말뭉치 읽개(NsmcCorpus)를 하나 만들어, 같은 설정(args)과 토크나이저로 학습용과 검증용
+    #   GenerationDataset을 만드세요. 학습용은 ratings_train.txt를, 검증용은 ratings_test.txt를 읽도록 모드를
+    #   정합니다 (위 2절, kogpt2_course/nlpbook/generation/dataset.py)
+    train_dataset, val_dataset = todo("4-2")
     return train_dataset, val_dataset
 
 
 def build_dataloaders(args: GenerationTrainArguments, train_dataset, val_dataset, tokenizer):
     """학습용(길이로 묶어 섞음)과 검증용(순서대로) DataLoader를 돌려줍니다."""
-    # TODO 4-3: collate_fn=GenerationCollator(tokenizer.pad_token_id)로 동적 패딩을 하고, 학습은 DataLoader(train_dataset, batch_size=args.batch_size, sampler=LengthGroupedSampler(args.batch_size, lengths=train_dataset.lengths()), collate_fn=..., num_workers=args.cpu_workers), 검증은 SequentialSampler로 만드세요
-    raise NotImplementedError('TODO 4-3 미완성: collate_fn=GenerationCollator(tokenizer.pad_token_id)로 동적 패딩을 하고, 학습은 DataLoader(train_dataset, batch_size=args.batch_size, sampler=LengthGroupedSampler(args.batch_size, lengths=train_dataset.lengths()), collate_fn=..., num_workers=args.cpu_workers), 검증은 SequentialSampler로 만드세요')
+    # TODO 4-3: 두 데이터 로더를 만드세요. 공통: 배치 크기는 args.batch_size, 배치를 만드는 함수는 배치 안
+    #   가장 긴 예제까지만 채우고 패딩 자리의 정답을 -100으로 두는 GenerationCollator, 작업 프로세스 수는
+    #   args.cpu_workers. 학습용은 섞은 뒤 길이가 비슷한 예제끼리 묶는 샘플러, 검증용은 순서대로 읽는 샘플러를
+    #   씁니다 (위 2절, PyTorch 문서의 DataLoader, transformers의 LengthGroupedSampler)
+    train_dataloader, val_dataloader = todo("4-3")
     return train_dataloader, val_dataloader
 
 
@@ -138,15 +148,18 @@ def build_dataloaders(args: GenerationTrainArguments, train_dataset, val_dataset
 # %%
 def build_task(args: GenerationTrainArguments) -> GenerationTask:
     """사전 학습 모델을 불러와 GenerationTask로 감쌉니다."""
-    # TODO 4-4: model = GPT2LMHeadModel.from_pretrained(args.pretrained_model_name)으로 모델을 불러오고 task = GenerationTask(model, args)를 만드세요
-    raise NotImplementedError('TODO 4-4 미완성: model = GPT2LMHeadModel.from_pretrained(args.pretrained_model_name)으로 모델을 불러오고 task = GenerationTask(model, args)를 만드세요')
+    # TODO 4-4: args.pretrained_model_name의 사전 학습 가중치로 GPT-2 언어 모델을 불러와, 학습을 맡는
+    #   LightningModule인 GenerationTask로 감싸세요 (위 3절, kogpt2_course/nlpbook/generation/task.py)
+    task = todo("4-4")
     return task
 
 
 def train(args: GenerationTrainArguments, task: GenerationTask, train_dataloader, val_dataloader) -> L.Trainer:
     """트레이너를 만들어 학습하고(중단된 학습이면 이어서) 트레이너를 돌려줍니다."""
-    # TODO 4-5: trainer = get_trainer(args)로 트레이너를 만들고 trainer.fit(task, train_dataloaders=train_dataloader, val_dataloaders=val_dataloader, ckpt_path=resume_checkpoint_path(args))를 호출하세요
-    raise NotImplementedError('TODO 4-5 미완성: trainer = get_trainer(args)로 트레이너를 만들고 trainer.fit(task, train_dataloaders=train_dataloader, val_dataloaders=val_dataloader, ckpt_path=resume_checkpoint_path(args))를 호출하세요')
+    # TODO 4-5: 설정(args)으로 Lightning 트레이너를 만들고 학습 데이터와 검증 데이터로 학습하세요. 중단된
+    #   학습이 이어지도록, 이어서 시작할 체크포인트 경로(없으면 None)도 학습 함수에 넘깁니다 (위 3절,
+    #   kogpt2_course/nlpbook/trainer.py, Lightning 문서의 Trainer.fit)
+    trainer = todo("4-5")
     return trainer
 
 
@@ -159,8 +172,12 @@ def train(args: GenerationTrainArguments, task: GenerationTask, train_dataloader
 # %%
 def evaluate_perplexity(task: GenerationTask, val_dataloader) -> tuple[float, float]:
     """(val_loss, perplexity)를 돌려줍니다."""
-    # TODO 4-6: get_evaluator().validate(task, dataloaders=val_dataloader, verbose=False)가 돌려준 리스트의 첫 사전에서 "val_loss"를 꺼내 float로 바꾸고, perplexity = math.exp(val_loss)를 계산하세요
-    raise NotImplementedError('TODO 4-6 미완성: get_evaluator().validate(task, dataloaders=val_dataloader, verbose=False)가 돌려준 리스트의 첫 사전에서 "val_loss"를 꺼내 float로 바꾸고, perplexity = math.exp(val_loss)를 계산하세요')
+    # TODO 4-6: 검증 데이터 전체의 손실 val_loss(패딩을 뺀 토큰 하나당 평균 음의 로그 가능도)와 퍼플렉서티
+    #   exp(val_loss)를 float로 구하세요. 배치별 손실을 더하거나 배치 평균을 다시 평균하면 토큰당 평균이
+    #   아닙니다 — 검증만 하는 트레이너로 태스크의 검증 단계를 돌리면 태스크가 val_loss를 토큰당 평균으로
+    #   기록해 줍니다 (위 4절, kogpt2_course/nlpbook/trainer.py의 get_evaluator, Lightning 문서의
+    #   Trainer.validate)
+    val_loss, perplexity = todo("4-6")
     return val_loss, perplexity
 
 

@@ -1,4 +1,4 @@
-"""Course commands: ``python -m kogpt2_course {grade,make-exercises,bpc} --help``."""
+"""Course commands: ``python -m kogpt2_course {grade,hint,make-exercises,bpc} --help``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--timeout", type=float, default=60.0, help="테스트 하나의 시간 제한(초)")
     g.add_argument("--step-timeout", type=float, default=900.0, help="단계 하나의 전체 시간 제한(초)")
 
+    h = sub.add_parser("hint", help="TODO의 다음 단계 힌트를 보여 줍니다 (부를 때마다 한 단계씩)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    h.add_argument("todo", nargs="?", default=None, help="TODO 번호 (예: 2-4). 생략하면 TODO마다 본 단계를 보여 줍니다")
+    h.add_argument("--level", type=int, default=None, help="이 단계의 힌트를 바로 봅니다 (1 = 파일의 주석)")
+    h.add_argument("--course-dir", default=str(ROOT), help="본 단계를 기록할 학생 폴더")
+
     m = sub.add_parser("make-exercises", help="solutions/에서 학생용 stepN_*.py 파일을 다시 만듭니다")
     m.add_argument("--check", action="store_true", help="파일을 쓰지 않고, 다르면 종료 코드 1")
 
@@ -40,6 +46,10 @@ def main(argv=None) -> int:
         from kogpt2_course.grading.grader import main as grade_main
 
         return grade_main(args)
+    if args.command == "hint":
+        from kogpt2_course.grading.hints import main as hint_main
+
+        return hint_main(args)
     if args.command == "make-exercises":
         from kogpt2_course.grading.exercises import generate
 

@@ -32,7 +32,9 @@ DEFAULT_PROMPTS = ["이 영화", "배우들 연기가", "오늘 극장에서"]
 # %%
 def load_tokenizer(model_name: str):
     """KoGPT2 토크나이저를 불러옵니다."""
-    # BEGIN TODO 1-1: PreTrainedTokenizerFast.from_pretrained(model_name, bos_token='</s>', eos_token='</s>', unk_token='<unk>', pad_token='<pad>', mask_token='<mask>')로 토크나이저를 불러오세요
+    # BEGIN TODO 1-1: KoGPT2 토크나이저를 불러오세요. KoGPT2의 설정 파일에는 특수 토큰이 적혀 있지 않아, 불러올 때 어느 문자열이 문장 시작(bos)·끝(eos)·모르는 토큰(unk)·패딩(pad)·마스크(mask)인지 직접 알려 줘야 합니다 (위 1절 설명, transformers 문서의 PreTrainedTokenizerFast)
+    # HINT 2: PreTrainedTokenizerFast.from_pretrained(model_name, ...)에 키워드 인자 bos_token, eos_token, unk_token, pad_token, mask_token을 주세요. KoGPT2는 bos와 eos가 모두 '</s>'입니다
+    # HINT 3: tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name, bos_token='</s>', eos_token='</s>', unk_token='<unk>', pad_token='<pad>', mask_token='<mask>')
     tokenizer = PreTrainedTokenizerFast.from_pretrained(
         model_name,
         bos_token="</s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
@@ -43,7 +45,10 @@ def load_tokenizer(model_name: str):
 
 def load_model(model_name: str):
     """KoGPT2 언어 모델을 불러와 평가 모드로 둡니다."""
-    # BEGIN TODO 1-2: GPT2LMHeadModel.from_pretrained(model_name)로 모델을 불러오고 model.eval()로 평가 모드(드롭아웃 끔)로 바꾸세요
+    # BEGIN TODO 1-2: 사전 학습된 가중치로 GPT-2 언어 모델(다음 토큰을 예측하는 머리가 달린 모델)을 불러오고, 생성에 쓰도록 평가 모드로 바꾸세요. 평가 모드에서는 드롭아웃이 꺼져 같은 입력에 늘 같은 출력이 나옵니다 (transformers 문서의 GPT2LMHeadModel, PyTorch 문서의 '평가 모드')
+    # HINT 2: GPT2LMHeadModel.from_pretrained(model_name)으로 불러온 뒤 모델의 eval() 메서드를 부르세요
+    # HINT 3: model = GPT2LMHeadModel.from_pretrained(model_name)
+    # HINT 3: model.eval()
     model = GPT2LMHeadModel.from_pretrained(model_name)
     model.eval()
     # END TODO
@@ -52,11 +57,17 @@ def load_model(model_name: str):
 
 # %% [markdown]
 # ## 2. 인코딩 → 생성 → 디코딩
+# `generate`에는 토큰 id와 함께 **attention mask**를 줍니다. 입력과 같은 모양의 0/1 텐서로, 1은 모델이 읽을
+# 진짜 토큰, 0은 길이를 맞추려고 채운 패딩(모델이 무시할 자리)입니다. 프롬프트 하나를 그대로 넣으면 패딩이
+# 없으니 모두 1입니다. 빼면 `generate`가 입력에서 추측하지만(패딩 토큰 id가 보이면 그 자리를 0으로),
+# 길이가 다른 문장 여러 개를 한 배치로 넣을 때는 반드시 직접 주어야 하므로 처음부터 넘기는 습관을 들입니다.
 
 # %%
 def encode_prompt(tokenizer, prompt: str) -> torch.Tensor:
     """프롬프트를 (1, 길이) 모양의 토큰 id 텐서로 바꿉니다."""
-    # BEGIN TODO 1-3: tokenizer.encode(prompt, return_tensors="pt")로 프롬프트를 (1, 길이) 텐서로 바꾸세요
+    # BEGIN TODO 1-3: 프롬프트 문자열을 토큰 id로 바꾸되, 모델에 바로 넣을 수 있게 배치 차원이 있는 PyTorch 텐서(모양 (1, 길이))로 만드세요. 토크나이저의 인코딩 메서드에는 결과를 텐서로 돌려받는 옵션이 있습니다 (transformers 문서의 PreTrainedTokenizerFast.encode)
+    # HINT 2: tokenizer.encode(prompt, return_tensors=...)를 쓰세요. PyTorch 텐서는 'pt'입니다
+    # HINT 3: input_ids = tokenizer.encode(prompt, return_tensors='pt')
     input_ids = tokenizer.encode(prompt, return_tensors="pt")
     # END TODO
     return input_ids
@@ -65,7 +76,11 @@ def encode_prompt(tokenizer, prompt: str) -> torch.Tensor:
 def generate_greedy(model, tokenizer, prompt: str, max_new_tokens: int = 30) -> torch.Tensor:
     """그리디 디코딩으로 최대 max_new_tokens개를 생성해 (프롬프트 + 생성) 토큰 id 전체를 돌려줍니다."""
     input_ids = encode_prompt(tokenizer, prompt)
-    # BEGIN TODO 1-4: model.generate(input_ids, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)를 torch.no_grad() 안에서 호출하세요
+    # BEGIN TODO 1-4: transformers의 생성 함수로 그리디 디코딩(매 단계 가장 확률이 큰 토큰)을 하세요. 새 토큰은 최대 max_new_tokens개이고, 어디가 진짜 토큰인지 알려 주는 attention_mask와 패딩 토큰 id도 넘기며, 추론이므로 기울기 계산은 끕니다 (위 2절의 attention_mask 설명, transformers 문서의 GenerationMixin.generate)
+    # HINT 2: torch.no_grad() 블록 안에서 model.generate(input_ids, attention_mask=..., do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)를 부르세요. 프롬프트 하나에는 패딩이 없으니 attention_mask는 input_ids와 같은 모양의, 1로 채운 텐서입니다
+    # HINT 3: with torch.no_grad():
+    # HINT 3:     output_ids = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), do_sample=False,
+    # HINT 3:                                 max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
     with torch.no_grad():
         output_ids = model.generate(
             input_ids,
@@ -80,7 +95,11 @@ def generate_greedy(model, tokenizer, prompt: str, max_new_tokens: int = 30) -> 
 
 def decode_tokens(tokenizer, token_ids) -> str:
     """토큰 id들을 사람이 읽는 문자열로 바꿉니다 (특수 토큰 제외)."""
-    # BEGIN TODO 1-5: tokenizer.decode(token_ids, skip_special_tokens=True)로 문자열을 만드세요 (2차원 텐서면 첫 줄만)
+    # BEGIN TODO 1-5: 토큰 id를 사람이 읽는 문자열로 되돌리세요. 문장 끝 '</s>'나 '<pad>' 같은 특수 토큰은 결과에 넣지 않습니다. generate의 결과처럼 (1, 길이) 2차원 텐서가 오면 첫 줄을 씁니다 (transformers 문서의 PreTrainedTokenizerFast.decode)
+    # HINT 2: 2차원 텐서면 token_ids[0]으로 첫 줄을 고른 뒤 tokenizer.decode(token_ids, skip_special_tokens=...)를 쓰세요
+    # HINT 3: if isinstance(token_ids, torch.Tensor) and token_ids.dim() == 2:
+    # HINT 3:     token_ids = token_ids[0]
+    # HINT 3: text = tokenizer.decode(token_ids, skip_special_tokens=True)
     if isinstance(token_ids, torch.Tensor) and token_ids.dim() == 2:
         token_ids = token_ids[0]
     text = tokenizer.decode(token_ids, skip_special_tokens=True)
@@ -102,12 +121,22 @@ def greedy_decode_loop(model, input_ids: torch.Tensor, max_new_tokens: int,
     past_key_values = None
     with torch.no_grad():
         for _ in range(max_new_tokens):
-            # BEGIN TODO 1-6: model(input_ids=next_input, past_key_values=past_key_values, use_cache=True)를 호출해 마지막 위치의 로짓(outputs.logits[:, -1, :])과 새 캐시(outputs.past_key_values)를 얻으세요
+            # BEGIN TODO 1-6: 모델을 한 번 불러(forward) 다음 토큰의 점수를 얻으세요. 입력은 next_input(첫 단계는 프롬프트 전체, 그 뒤는 새 토큰 하나)과 지난번 캐시이고, 캐시를 쓰겠다고 알립니다. 다음 토큰의 점수는 출력 로짓의 마지막 위치에 있고, 다음 단계에 넘길 새 캐시도 출력에 들어 있습니다 (위 3절, transformers 문서의 GPT2LMHeadModel.forward와 past_key_values)
+            # HINT 2: model(input_ids=next_input, past_key_values=past_key_values, use_cache=True)의 출력에서 logits(모양: 배치, 길이, 어휘)의 마지막 위치와 past_key_values를 꺼내세요
+            # HINT 3: outputs = model(input_ids=next_input, past_key_values=past_key_values, use_cache=True)
+            # HINT 3: next_token_logits = outputs.logits[:, -1, :]
+            # HINT 3: past_key_values = outputs.past_key_values
             outputs = model(input_ids=next_input, past_key_values=past_key_values, use_cache=True)
             next_token_logits = outputs.logits[:, -1, :]
             past_key_values = outputs.past_key_values
             # END TODO
-            # BEGIN TODO 1-7: argmax로 다음 토큰을 골라 generated 뒤에 붙이고, 다음 입력(next_input)은 그 토큰 하나로 하세요. eos_token_id가 나오면 멈추세요
+            # BEGIN TODO 1-7: 그리디 규칙으로 다음 토큰(점수가 가장 큰 토큰)을 고르세요. 고른 토큰을 generated 뒤에 이어 붙이고, KV 캐시가 앞부분을 기억하므로 다음 입력은 새 토큰 하나뿐입니다. eos_token_id가 주어졌고 그 토큰이 나오면 그 토큰까지 붙이고 멈춥니다. 모양은 계속 (1, 길이)입니다 (PyTorch 문서의 argmax, cat)
+            # HINT 2: next_token_logits.argmax(dim=-1, keepdim=True)로 (1, 1) 모양의 다음 토큰을 만들고 torch.cat([generated, next_token], dim=-1)로 붙이세요. eos_token_id가 None이 아니고 next_token.item()과 같으면 break
+            # HINT 3: next_token = next_token_logits.argmax(dim=-1, keepdim=True)
+            # HINT 3: generated = torch.cat([generated, next_token], dim=-1)
+            # HINT 3: next_input = next_token
+            # HINT 3: if eos_token_id is not None and next_token.item() == eos_token_id:
+            # HINT 3:     break
             next_token = next_token_logits.argmax(dim=-1, keepdim=True)
             generated = torch.cat([generated, next_token], dim=-1)
             next_input = next_token
@@ -125,7 +154,15 @@ def greedy_decode_loop(model, input_ids: torch.Tensor, max_new_tokens: int,
 def find_repetition(token_ids: Sequence[int], n: int = 3) -> int:
     """앞에서 이미 나온 n-gram이 처음으로 다시 나오는 시작 위치를 돌려줍니다. 반복이 없으면 -1."""
     ids = [int(t) for t in token_ids]
-    # BEGIN TODO 1-8: 위치 i마다 tuple(ids[i:i+n])을 만들고, 앞에서 본 n-gram 집합에 이미 있으면 i를 돌려주세요 (없으면 -1)
+    # BEGIN TODO 1-8: 앞에서부터 n-gram(연속한 토큰 n개)을 하나씩 보면서 이미 본 n-gram을 기억해 두세요. 이미 본 것이 다시 나오면 그 시작 위치를, 끝까지 없으면 -1을 돌려줍니다. 리스트는 집합에 넣을 수 없으니 바꿀 수 없는 형태로 바꿔야 합니다 (파이썬 문서의 set, tuple)
+    # HINT 2: seen = set()으로 시작해 i를 0부터 len(ids) - n까지 돌며 gram = tuple(ids[i:i + n])을 만들고, gram이 seen에 있으면 i를 돌려주고 없으면 seen.add(gram)
+    # HINT 3: seen = set()
+    # HINT 3: for i in range(len(ids) - n + 1):
+    # HINT 3:     gram = tuple(ids[i:i + n])
+    # HINT 3:     if gram in seen:
+    # HINT 3:         return i
+    # HINT 3:     seen.add(gram)
+    # HINT 3: return -1
     seen = set()
     for i in range(len(ids) - n + 1):
         gram = tuple(ids[i:i + n])

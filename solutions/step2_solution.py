@@ -37,7 +37,9 @@ DEFAULT_PROMPTS = ["이 영화", "배우들 연기가"]
 # %%
 def beam_search(model, tokenizer, prompt: str, max_new_tokens: int = 30, num_beams: int = 3) -> torch.Tensor:
     """빔 서치로 생성한 (1, 길이) 토큰 id (프롬프트 포함)를 돌려줍니다."""
-    # BEGIN TODO 2-1: generate_ids(model, tokenizer, prompt, max_new_tokens, num_beams=num_beams, do_sample=False)로 빔 서치를 하세요
+    # BEGIN TODO 2-1: 빔 서치로 생성하세요: 무작위성 없이 후보 문장 num_beams개를 함께 키웁니다. 인코딩과 generate 호출은 도우미 generate_ids가 맡고, 그 뒤에 주는 키워드 인자는 그대로 model.generate에 넘어갑니다 (위 1절, transformers 문서의 생성 전략 중 beam search)
+    # HINT 2: generate_ids(model, tokenizer, prompt, max_new_tokens, ...)에 num_beams와 do_sample을 키워드 인자로 주세요
+    # HINT 3: output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, num_beams=num_beams, do_sample=False)
     output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, num_beams=num_beams, do_sample=False)
     # END TODO
     return output_ids
@@ -55,7 +57,9 @@ def beam_search(model, tokenizer, prompt: str, max_new_tokens: int = 30, num_bea
 # %%
 def top_k_sampling(model, tokenizer, prompt: str, max_new_tokens: int = 30, top_k: int = 50) -> torch.Tensor:
     """top-k 샘플링으로 생성한 (1, 길이) 토큰 id를 돌려줍니다."""
-    # BEGIN TODO 2-2: generate_ids(..., do_sample=True, top_k=top_k)로 top-k 샘플링을 하세요
+    # BEGIN TODO 2-2: top-k 샘플링을 하세요: 매 단계 확률 상위 k개 안에서 확률에 따라 무작위로 고릅니다. 시드는 부르는 쪽이 정하니 여기서 고정하지 마세요 (위 2절, transformers 문서의 GenerationConfig: do_sample, top_k)
+    # HINT 2: generate_ids(model, tokenizer, prompt, max_new_tokens, ...)에 do_sample과 top_k를 주세요
+    # HINT 3: output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, top_k=top_k)
     output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, top_k=top_k)
     # END TODO
     return output_ids
@@ -63,7 +67,9 @@ def top_k_sampling(model, tokenizer, prompt: str, max_new_tokens: int = 30, top_
 
 def top_p_sampling(model, tokenizer, prompt: str, max_new_tokens: int = 30, top_p: float = 0.92) -> torch.Tensor:
     """top-p(뉴클리어스) 샘플링으로 생성한 (1, 길이) 토큰 id를 돌려줍니다."""
-    # BEGIN TODO 2-3: generate_ids(..., do_sample=True, top_p=top_p, top_k=0)로 top-p 샘플링을 하세요 (top_k=0: 기본 top-k 50을 끔)
+    # BEGIN TODO 2-3: top-p(뉴클리어스) 샘플링을 하세요: 확률을 높은 순으로 더해 top_p에 이를 때까지의 토큰 안에서만 뽑습니다. transformers는 top-k를 따로 정하지 않으면 기본값으로 켜 두므로, top-p만의 효과를 보려면 top-k를 꺼야 합니다 (위 2절의 주의)
+    # HINT 2: generate_ids(model, tokenizer, prompt, max_new_tokens, ...)에 do_sample, top_p, 그리고 top-k를 끄는 값 top_k=0을 주세요
+    # HINT 3: output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, top_p=top_p, top_k=0)
     output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, top_p=top_p, top_k=0)
     # END TODO
     return output_ids
@@ -80,7 +86,11 @@ def top_p_sampling(model, tokenizer, prompt: str, max_new_tokens: int = 30, top_
 # %%
 def top_k_filter(logits: torch.Tensor, top_k: int, min_tokens_to_keep: int = 1) -> torch.Tensor:
     """상위 k개(동점 포함)를 뺀 나머지 로짓을 -inf로 바꾼 새 텐서를 돌려줍니다 (마지막 차원 기준)."""
-    # BEGIN TODO 2-4: k = min(max(top_k, min_tokens_to_keep), 어휘 크기); torch.topk(logits, k).values[..., -1:]보다 작은 로짓을 logits.masked_fill(..., float('-inf'))로 바꾸세요
+    # BEGIN TODO 2-4: k번째로 큰 로짓을 기준값으로 삼아, 그보다 작은 로짓만 -inf로 바꾼 새 텐서를 만드세요(기준값과 같은 동점은 남김). k는 min_tokens_to_keep보다 작을 수 없고 어휘 크기보다 클 수 없습니다. 마지막 차원 기준으로 계산하면 배치(2차원) 입력에도 맞습니다 (위 3절, PyTorch 문서의 topk와 masked_fill)
+    # HINT 2: k = min(max(top_k, min_tokens_to_keep), logits.size(-1)); 기준값은 torch.topk(logits, k, dim=-1).values의 마지막 열(모양을 유지하려면 [..., -1:]); 바꾸기는 logits.masked_fill(조건, float('-inf'))
+    # HINT 3: k = min(max(top_k, min_tokens_to_keep), logits.size(-1))
+    # HINT 3: kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]
+    # HINT 3: filtered = logits.masked_fill(logits < kth_largest, float('-inf'))
     k = min(max(top_k, min_tokens_to_keep), logits.size(-1))
     kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]
     filtered = logits.masked_fill(logits < kth_largest, float("-inf"))
@@ -90,7 +100,15 @@ def top_k_filter(logits: torch.Tensor, top_k: int, min_tokens_to_keep: int = 1) 
 
 def top_p_filter(logits: torch.Tensor, top_p: float, min_tokens_to_keep: int = 1) -> torch.Tensor:
     """누적 확률 top_p 안에 드는 토큰만 남기고 나머지 로짓을 -inf로 바꾼 새 텐서를 돌려줍니다."""
-    # BEGIN TODO 2-5: torch.sort(logits, descending=True)로 정렬 → softmax → cumsum; (누적 확률 - 자기 확률) >= top_p 이면 버림, 앞의 min_tokens_to_keep개는 남김; scatter로 원래 순서로 되돌려 -inf를 채우세요
+    # BEGIN TODO 2-5: 로짓을 큰 순서로 정렬해 확률과 누적 확률을 구하고, '자기 앞 토큰들의 누적 확률이 이미 top_p 이상'인 토큰을 버리세요(상위 min_tokens_to_keep개는 늘 남김). 버릴 자리 표시를 원래 순서로 되돌려 그 로짓을 -inf로 바꾼 새 텐서를 돌려줍니다 (위 3절, PyTorch 문서의 sort, cumsum, scatter)
+    # HINT 2: torch.sort(logits, descending=True, dim=-1) → softmax(dim=-1) → cumsum(dim=-1); 자기 앞까지의 누적은 cumsum에서 자기 확률을 뺀 값; 버릴 표시의 [..., :min_tokens_to_keep]는 False; 표시.scatter(-1, sorted_indices, 표시)로 원래 순서; 마지막은 logits.masked_fill
+    # HINT 3: sorted_logits, sorted_indices = torch.sort(logits, descending=True, dim=-1)
+    # HINT 3: sorted_probs = sorted_logits.softmax(dim=-1)
+    # HINT 3: mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
+    # HINT 3: remove_sorted = mass_before >= top_p
+    # HINT 3: remove_sorted[..., :min_tokens_to_keep] = False
+    # HINT 3: remove = remove_sorted.scatter(-1, sorted_indices, remove_sorted)
+    # HINT 3: filtered = logits.masked_fill(remove, float('-inf'))
     sorted_logits, sorted_indices = torch.sort(logits, descending=True, dim=-1)
     sorted_probs = sorted_logits.softmax(dim=-1)
     mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
@@ -133,7 +151,10 @@ def draw_kept_sets(model, tokenizer, prompt: str, top_k: int = 50, top_p: float 
 # %%
 def repeated_samples(generate_once: Callable[[], object], n_runs: int = 3, seed: int = 0) -> list:
     """시드를 한 번 고정한 뒤 generate_once()를 n_runs번 불러 결과 목록을 돌려줍니다."""
-    # BEGIN TODO 2-6: torch.manual_seed(seed)를 한 번 부르고, generate_once()를 n_runs번 호출한 결과를 리스트로 모으세요
+    # BEGIN TODO 2-6: 재현성: 난수 시드를 반복 전에 딱 한 번 고정하고, 그다음 generate_once를 n_runs번 불러 결과를 순서대로 리스트에 모으세요. 매번 다시 고정하면 모든 결과가 같아집니다 (위 4절, PyTorch 문서의 Reproducibility)
+    # HINT 2: torch.manual_seed(seed)를 한 번 부른 뒤, 리스트 컴프리헨션으로 generate_once()를 n_runs번 부르세요
+    # HINT 3: torch.manual_seed(seed)
+    # HINT 3: results = [generate_once() for _ in range(n_runs)]
     torch.manual_seed(seed)
     results = [generate_once() for _ in range(n_runs)]
     # END TODO
@@ -148,7 +169,10 @@ def repeated_samples(generate_once: Callable[[], object], n_runs: int = 3, seed:
 # %%
 def distinct_n(sequences: Sequence[Sequence[int]], n: int) -> float:
     """여러 토큰 id 열 전체의 distinct-n. n-gram이 하나도 없으면 0.0."""
-    # BEGIN TODO 2-7: 각 열에서 tuple(seq[i:i+n])을 모두 모아, 서로 다른 n-gram 수(set)를 전체 n-gram 수로 나누세요 (전체가 0이면 0.0)
+    # BEGIN TODO 2-7: 모든 열에서 n-gram(연속한 토큰 n개)을 모으세요. n-gram은 열마다 따로 만들고 열 경계를 넘지 않습니다. 서로 다른 n-gram의 수를 전체 n-gram의 수로 나눈 값이 distinct-n이고, n-gram이 하나도 없으면 0.0입니다 (위 5절)
+    # HINT 2: seq마다 i를 0부터 len(seq) - n까지 돌며 tuple(seq[i:i + n])을 모은 리스트를 만들고, len(set(리스트)) / len(리스트)를 돌려주세요 (텐서 원소는 int로 바꾸면 안전)
+    # HINT 3: ngrams = [tuple(int(t) for t in seq[i:i + n]) for seq in sequences for i in range(len(seq) - n + 1)]
+    # HINT 3: return len(set(ngrams)) / len(ngrams) if ngrams else 0.0
     ngrams = [tuple(int(t) for t in seq[i:i + n]) for seq in sequences for i in range(len(seq) - n + 1)]
     return len(set(ngrams)) / len(ngrams) if ngrams else 0.0
     # END TODO
@@ -174,7 +198,10 @@ def compare_strategies(strategies: dict[str, Callable[[str], torch.Tensor]], pro
     results = {name: [] for name in strategies}
     for prompt in prompts:
         for name, strategy in strategies.items():
-            # BEGIN TODO 2-8: torch.manual_seed(seed)로 시드를 고정한 뒤 strategy(prompt)를 불러 results[name]에 붙이세요
+            # BEGIN TODO 2-8: 공정한 비교: 전략을 부르기 직전마다 같은 시드로 난수를 되돌린 뒤, 그 전략에 프롬프트를 주어 나온 결과를 그 전략의 목록(results[name])에 프롬프트 순서대로 붙이세요 (위 6절)
+            # HINT 2: torch.manual_seed(seed)로 시드를 고정하고, strategy(prompt)의 결과를 results[name] 리스트에 append하세요
+            # HINT 3: torch.manual_seed(seed)
+            # HINT 3: results[name].append(strategy(prompt))
             torch.manual_seed(seed)
             results[name].append(strategy(prompt))
             # END TODO

@@ -41,7 +41,10 @@ PENALTIES = (1.0, 1.2, 1.5, 2.0)
 def generate_no_repeat(model, tokenizer, prompt: str, max_new_tokens: int = 40,
                        no_repeat_ngram_size: int = 3) -> torch.Tensor:
     """n-gram 반복을 막은 그리디 생성의 (1, 길이) 토큰 id (프롬프트 포함)."""
-    # BEGIN TODO 3-1: generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=False, no_repeat_ngram_size=no_repeat_ngram_size)를 부르세요
+    # BEGIN TODO 3-1: 그리디 생성에 'n-gram 반복 금지'를 켜세요: 이미 나온 n개 토큰 묶음을 다시 만들 토큰을 매 단계 막는 generate의 옵션입니다 (위 1절, transformers 문서의 GenerationConfig)
+    # HINT 2: generate_ids(model, tokenizer, prompt, max_new_tokens, ...)에 do_sample=False와 no_repeat_ngram_size를 주세요
+    # HINT 3: output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=False,
+    # HINT 3:                           no_repeat_ngram_size=no_repeat_ngram_size)
     output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=False,
                               no_repeat_ngram_size=no_repeat_ngram_size)
     # END TODO
@@ -57,7 +60,15 @@ def generate_no_repeat(model, tokenizer, prompt: str, max_new_tokens: int = 40,
 def repeated_ngram_share(token_ids: Sequence[int], n: int = 3) -> float:
     """앞에서 이미 나온 n-gram의 비율 (n-gram이 없으면 0.0)."""
     ids = [int(t) for t in token_ids]
-    # BEGIN TODO 3-2: 위치 i마다 tuple(ids[i:i+n])이 앞에서 본 n-gram 집합에 있으면 반복으로 세고, 반복 수 / 전체 n-gram 수를 돌려주세요 (전체가 0이면 0.0)
+    # BEGIN TODO 3-2: 앞에서부터 n-gram을 하나씩 보면서, 앞에서 이미 본 n-gram이면 반복으로 세세요. 반복 수를 전체 n-gram 수로 나눈 비율을 돌려주고, n-gram이 없으면 0.0입니다. Step 1의 find_repetition과 같은 '이미 본 집합' 방법입니다 (위 1절)
+    # HINT 2: 집합 seen과 반복 수, 전체 수를 두고 i를 0부터 len(ids) - n까지 돌며 tuple(ids[i:i + n])이 seen에 있으면 반복 수를 1 늘리세요. 마지막에 반복 수 / 전체 수
+    # HINT 3: seen, repeats, total = set(), 0, 0
+    # HINT 3: for i in range(len(ids) - n + 1):
+    # HINT 3:     gram = tuple(ids[i:i + n])
+    # HINT 3:     repeats += gram in seen
+    # HINT 3:     total += 1
+    # HINT 3:     seen.add(gram)
+    # HINT 3: return repeats / total if total else 0.0
     seen, repeats, total = set(), 0, 0
     for i in range(len(ids) - n + 1):
         gram = tuple(ids[i:i + n])
@@ -77,14 +88,19 @@ def repeated_ngram_share(token_ids: Sequence[int], n: int = 3) -> float:
 # %%
 def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """온도 temperature를 적용한 확률 분포 (마지막 차원의 합이 1)."""
-    # BEGIN TODO 3-3: (logits / temperature).softmax(dim=-1)을 돌려주세요
+    # BEGIN TODO 3-3: 온도 T의 분포를 만드세요: 로짓을 온도로 나눈 뒤 확률로 바꿉니다(마지막 차원의 합이 1). 입력 로짓은 바꾸지 않습니다 (위 2절, PyTorch 문서의 softmax)
+    # HINT 2: logits / temperature에 softmax(dim=-1)를 적용하세요
+    # HINT 3: return (logits / temperature).softmax(dim=-1)
     return (logits / temperature).softmax(dim=-1)
     # END TODO
 
 
 def entropy(probs: torch.Tensor) -> float:
     """확률 분포의 엔트로피(나트). 확률이 0인 항은 0으로 셉니다."""
-    # BEGIN TODO 3-4: -Σ p·log p를 계산하세요. p=0인 곳은 0·log 0 = 0으로 (torch.where나 p>0 마스크 사용)
+    # BEGIN TODO 3-4: 엔트로피(분포가 퍼진 정도, 자연로그 단위)를 계산해 파이썬 float로 돌려주세요. 확률이 0인 항은 0으로 칩니다 — 그대로 계산하면 0·log 0이 nan이 됩니다 (위 2절의 식, PyTorch 문서의 log와 불리언 마스크)
+    # HINT 2: probs > 0 마스크로 0이 아닌 확률 p만 골라 -(p * p.log()).sum()을 float로 바꾸세요
+    # HINT 3: nonzero = probs[probs > 0]
+    # HINT 3: return float(-(nonzero * nonzero.log()).sum())
     nonzero = probs[probs > 0]
     return float(-(nonzero * nonzero.log()).sum())
     # END TODO
@@ -115,7 +131,10 @@ def temperature_sweep(model, tokenizer, prompt: str, temperatures: Sequence[floa
     """{온도: 그 온도로 샘플링한 (1, 길이) 토큰 id}. 온도마다 torch.manual_seed(seed)로 다시 시작합니다."""
     results = {}
     for t in temperatures:
-        # BEGIN TODO 3-5: torch.manual_seed(seed) 후 generate_ids(..., do_sample=True, temperature=t, top_k=0)의 결과를 results[t]에 넣으세요
+        # BEGIN TODO 3-5: 온도만의 효과를 보려고, 온도마다 같은 시드에서 다시 시작해 top-k 없이 순수 샘플링한 결과를 results[t]에 넣으세요 (위 3절, transformers 문서의 GenerationConfig: temperature)
+        # HINT 2: torch.manual_seed(seed) 다음 generate_ids(model, tokenizer, prompt, max_new_tokens, ...)에 do_sample, temperature, 그리고 top-k를 끄는 top_k=0을 주세요
+        # HINT 3: torch.manual_seed(seed)
+        # HINT 3: results[t] = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, temperature=t, top_k=0)
         torch.manual_seed(seed)
         results[t] = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, temperature=t, top_k=0)
         # END TODO
@@ -133,7 +152,10 @@ def repetition_penalty_sweep(model, tokenizer, prompt: str, penalties: Sequence[
     """{벌점: 그 repetition_penalty로 그리디 생성한 (1, 길이) 토큰 id}."""
     results = {}
     for penalty in penalties:
-        # BEGIN TODO 3-6: generate_ids(..., do_sample=False, repetition_penalty=penalty)의 결과를 results[penalty]에 넣으세요
+        # BEGIN TODO 3-6: 반복 벌점만의 효과를 보려고 그리디로 생성하되, 이미 나온 토큰의 점수를 penalty만큼 불리하게 만드는 generate의 옵션을 켜고 결과를 results[penalty]에 넣으세요 (위 4절, transformers 문서의 GenerationConfig)
+        # HINT 2: generate_ids(model, tokenizer, prompt, max_new_tokens, ...)에 do_sample=False와 repetition_penalty를 주세요
+        # HINT 3: results[penalty] = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=False,
+        # HINT 3:                                 repetition_penalty=penalty)
         results[penalty] = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=False,
                                         repetition_penalty=penalty)
         # END TODO
@@ -148,7 +170,9 @@ def repetition_penalty_sweep(model, tokenizer, prompt: str, penalties: Sequence[
 # %%
 def recommended_preset() -> dict:
     """model.generate에 그대로 넘길 추천 설정(키워드 인자 dict)."""
-    # BEGIN TODO 3-7: do_sample=True, top_k(40~50), top_p(0.85~0.95), temperature(0.5~1.0)를 담은 dict를 돌려주세요 (repetition_penalty, no_repeat_ngram_size도 넣어 보세요)
+    # BEGIN TODO 3-7: 여러분이 추천하는 샘플링 설정을 generate의 키워드 인자 dict로 돌려주세요. 채점은 숫자 범위가 아니라 효과를 봅니다: 시드를 바꿔 여러 번 생성했을 때 (1) 글끼리 다양하고(distinct-2), (2) 한 글 안에서 같은 3-gram이 되풀이되지 않으며, (3) 모델이 보기에 너무 엉뚱하지 않아야(토큰당 평균 로그 확률) 합니다. 위 5절의 흔한 범위와 1·3·4절의 손잡이를 참고하세요
+    # HINT 2: dict(do_sample=True, top_k=..., top_p=..., temperature=...)에 반복을 막는 손잡이(no_repeat_ngram_size 또는 repetition_penalty)를 더하세요. 온도가 너무 높으면 (3)에서, 샘플링을 끄면 (1)에서 떨어집니다
+    # HINT 3: return dict(do_sample=True, top_k=50, top_p=0.92, temperature=0.8, repetition_penalty=1.2, no_repeat_ngram_size=3)
     return dict(do_sample=True, top_k=50, top_p=0.92, temperature=0.8, repetition_penalty=1.2, no_repeat_ngram_size=3)
     # END TODO
 

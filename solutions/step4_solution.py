@@ -89,7 +89,16 @@ def default_learning_rate(model_name: str) -> float:
 def build_arguments(model_name: str, cli: argparse.Namespace) -> GenerationTrainArguments:
     """명령행 옵션(cli)으로 GenerationTrainArguments를 만듭니다."""
     learning_rate = cli.learning_rate if cli.learning_rate is not None else default_learning_rate(model_name)
-    # BEGIN TODO 4-1: GenerationTrainArguments(pretrained_model_name=model_name, downstream_corpus_name=cli.downstream_corpus_name, ...)로 cli의 값(말뭉치 이름/폴더, 모델 폴더, max_seq_length, batch_size, epochs, max_train_samples, max_eval_samples, seed, val_check_interval)과 learning_rate를 넣고, resume=not cli.no_resume으로 하세요
+    # BEGIN TODO 4-1: 명령행 옵션(cli)의 값을 학습 설정 GenerationTrainArguments의 같은 이름 필드에 옮기세요(말뭉치 이름·폴더, 모델 폴더, 길이, 배치, 에폭, 예제 수 제한, 시드, 검증 주기). 두 가지는 그대로 옮기면 안 됩니다: 학습률은 위에서 계산한 learning_rate(옵션을 생략하면 cli 쪽 값은 None)이고, 이어서 학습할지(resume)는 --no_resume 옵션의 반대입니다 (위 1절, kogpt2_course/nlpbook/generation/arguments.py의 필드 설명)
+    # HINT 2: GenerationTrainArguments(pretrained_model_name=model_name, downstream_corpus_name=cli.downstream_corpus_name, ...)처럼 키워드 인자로 downstream_corpus_root_dir, downstream_model_dir, max_seq_length, batch_size, epochs, max_train_samples, max_eval_samples, seed, val_check_interval을 주고, learning_rate는 지역 변수 learning_rate, resume은 not cli.no_resume
+    # HINT 3: args = GenerationTrainArguments(
+    # HINT 3:     pretrained_model_name=model_name,
+    # HINT 3:     downstream_corpus_name=cli.downstream_corpus_name, downstream_corpus_root_dir=cli.downstream_corpus_root_dir,
+    # HINT 3:     downstream_model_dir=cli.downstream_model_dir, max_seq_length=cli.max_seq_length, batch_size=cli.batch_size,
+    # HINT 3:     learning_rate=learning_rate, epochs=cli.epochs, max_train_samples=cli.max_train_samples,
+    # HINT 3:     max_eval_samples=cli.max_eval_samples, seed=cli.seed, val_check_interval=cli.val_check_interval,
+    # HINT 3:     resume=not cli.no_resume,
+    # HINT 3: )
     args = GenerationTrainArguments(
         pretrained_model_name=model_name,
         downstream_corpus_name=cli.downstream_corpus_name,
@@ -129,7 +138,11 @@ def load_tokenizer(model_name: str):
 # %%
 def build_datasets(args: GenerationTrainArguments, tokenizer):
     """학습용(train)과 검증용(test) GenerationDataset을 돌려줍니다."""
-    # BEGIN TODO 4-2: corpus = NsmcCorpus()를 만들고 GenerationDataset(args=args, corpus=corpus, tokenizer=tokenizer, mode="train")과 mode="test"인 검증 데이터셋을 만드세요
+    # BEGIN TODO 4-2: NSMC 말뭉치 읽개(NsmcCorpus)를 하나 만들어, 같은 설정(args)과 토크나이저로 학습용과 검증용 GenerationDataset을 만드세요. 학습용은 ratings_train.txt를, 검증용은 ratings_test.txt를 읽도록 모드를 정합니다 (위 2절, kogpt2_course/nlpbook/generation/dataset.py)
+    # HINT 2: corpus = NsmcCorpus()를 만들고 GenerationDataset(args=args, corpus=corpus, tokenizer=tokenizer, mode=...)를 mode='train'과 mode='test'로 두 번
+    # HINT 3: corpus = NsmcCorpus()
+    # HINT 3: train_dataset = GenerationDataset(args=args, corpus=corpus, tokenizer=tokenizer, mode='train')
+    # HINT 3: val_dataset = GenerationDataset(args=args, corpus=corpus, tokenizer=tokenizer, mode='test')
     corpus = NsmcCorpus()
     train_dataset = GenerationDataset(args=args, corpus=corpus, tokenizer=tokenizer, mode="train")
     val_dataset = GenerationDataset(args=args, corpus=corpus, tokenizer=tokenizer, mode="test")
@@ -139,7 +152,14 @@ def build_datasets(args: GenerationTrainArguments, tokenizer):
 
 def build_dataloaders(args: GenerationTrainArguments, train_dataset, val_dataset, tokenizer):
     """학습용(길이로 묶어 섞음)과 검증용(순서대로) DataLoader를 돌려줍니다."""
-    # BEGIN TODO 4-3: collate_fn=GenerationCollator(tokenizer.pad_token_id)로 동적 패딩을 하고, 학습은 DataLoader(train_dataset, batch_size=args.batch_size, sampler=LengthGroupedSampler(args.batch_size, lengths=train_dataset.lengths()), collate_fn=..., num_workers=args.cpu_workers), 검증은 SequentialSampler로 만드세요
+    # BEGIN TODO 4-3: 두 데이터 로더를 만드세요. 공통: 배치 크기는 args.batch_size, 배치를 만드는 함수는 배치 안 가장 긴 예제까지만 채우고 패딩 자리의 정답을 -100으로 두는 GenerationCollator, 작업 프로세스 수는 args.cpu_workers. 학습용은 섞은 뒤 길이가 비슷한 예제끼리 묶는 샘플러, 검증용은 순서대로 읽는 샘플러를 씁니다 (위 2절, PyTorch 문서의 DataLoader, transformers의 LengthGroupedSampler)
+    # HINT 2: collate_fn = GenerationCollator(tokenizer.pad_token_id); 학습 sampler는 LengthGroupedSampler(args.batch_size, lengths=train_dataset.lengths()), 검증 sampler는 SequentialSampler(val_dataset); DataLoader(dataset, batch_size=..., sampler=..., collate_fn=..., num_workers=...)
+    # HINT 3: collate_fn = GenerationCollator(tokenizer.pad_token_id)
+    # HINT 3: train_sampler = LengthGroupedSampler(args.batch_size, lengths=train_dataset.lengths())
+    # HINT 3: train_dataloader = DataLoader(train_dataset, batch_size=args.batch_size, sampler=train_sampler,
+    # HINT 3:                               collate_fn=collate_fn, num_workers=args.cpu_workers)
+    # HINT 3: val_dataloader = DataLoader(val_dataset, batch_size=args.batch_size, sampler=SequentialSampler(val_dataset),
+    # HINT 3:                             collate_fn=collate_fn, num_workers=args.cpu_workers)
     collate_fn = GenerationCollator(tokenizer.pad_token_id)
     train_sampler = LengthGroupedSampler(args.batch_size, lengths=train_dataset.lengths())
     train_dataloader = DataLoader(train_dataset, batch_size=args.batch_size, sampler=train_sampler,
@@ -160,7 +180,10 @@ def build_dataloaders(args: GenerationTrainArguments, train_dataset, val_dataset
 # %%
 def build_task(args: GenerationTrainArguments) -> GenerationTask:
     """사전 학습 모델을 불러와 GenerationTask로 감쌉니다."""
-    # BEGIN TODO 4-4: model = GPT2LMHeadModel.from_pretrained(args.pretrained_model_name)으로 모델을 불러오고 task = GenerationTask(model, args)를 만드세요
+    # BEGIN TODO 4-4: args.pretrained_model_name의 사전 학습 가중치로 GPT-2 언어 모델을 불러와, 학습을 맡는 LightningModule인 GenerationTask로 감싸세요 (위 3절, kogpt2_course/nlpbook/generation/task.py)
+    # HINT 2: GPT2LMHeadModel.from_pretrained(args.pretrained_model_name)으로 모델을, GenerationTask(model, args)로 태스크를 만드세요
+    # HINT 3: model = GPT2LMHeadModel.from_pretrained(args.pretrained_model_name)
+    # HINT 3: task = GenerationTask(model, args)
     model = GPT2LMHeadModel.from_pretrained(args.pretrained_model_name)
     task = GenerationTask(model, args)
     # END TODO
@@ -169,7 +192,11 @@ def build_task(args: GenerationTrainArguments) -> GenerationTask:
 
 def train(args: GenerationTrainArguments, task: GenerationTask, train_dataloader, val_dataloader) -> L.Trainer:
     """트레이너를 만들어 학습하고(중단된 학습이면 이어서) 트레이너를 돌려줍니다."""
-    # BEGIN TODO 4-5: trainer = get_trainer(args)로 트레이너를 만들고 trainer.fit(task, train_dataloaders=train_dataloader, val_dataloaders=val_dataloader, ckpt_path=resume_checkpoint_path(args))를 호출하세요
+    # BEGIN TODO 4-5: 설정(args)으로 Lightning 트레이너를 만들고 학습 데이터와 검증 데이터로 학습하세요. 중단된 학습이 이어지도록, 이어서 시작할 체크포인트 경로(없으면 None)도 학습 함수에 넘깁니다 (위 3절, kogpt2_course/nlpbook/trainer.py, Lightning 문서의 Trainer.fit)
+    # HINT 2: trainer = get_trainer(args)로 만들고 trainer.fit(task, train_dataloaders=..., val_dataloaders=..., ckpt_path=resume_checkpoint_path(args))
+    # HINT 3: trainer = get_trainer(args)
+    # HINT 3: trainer.fit(task, train_dataloaders=train_dataloader, val_dataloaders=val_dataloader,
+    # HINT 3:             ckpt_path=resume_checkpoint_path(args))
     trainer = get_trainer(args)
     trainer.fit(task, train_dataloaders=train_dataloader, val_dataloaders=val_dataloader,
                 ckpt_path=resume_checkpoint_path(args))
@@ -186,7 +213,11 @@ def train(args: GenerationTrainArguments, task: GenerationTask, train_dataloader
 # %%
 def evaluate_perplexity(task: GenerationTask, val_dataloader) -> tuple[float, float]:
     """(val_loss, perplexity)를 돌려줍니다."""
-    # BEGIN TODO 4-6: get_evaluator().validate(task, dataloaders=val_dataloader, verbose=False)가 돌려준 리스트의 첫 사전에서 "val_loss"를 꺼내 float로 바꾸고, perplexity = math.exp(val_loss)를 계산하세요
+    # BEGIN TODO 4-6: 검증 데이터 전체의 손실 val_loss(패딩을 뺀 토큰 하나당 평균 음의 로그 가능도)와 퍼플렉서티 exp(val_loss)를 float로 구하세요. 배치별 손실을 더하거나 배치 평균을 다시 평균하면 토큰당 평균이 아닙니다 — 검증만 하는 트레이너로 태스크의 검증 단계를 돌리면 태스크가 val_loss를 토큰당 평균으로 기록해 줍니다 (위 4절, kogpt2_course/nlpbook/trainer.py의 get_evaluator, Lightning 문서의 Trainer.validate)
+    # HINT 2: get_evaluator().validate(task, dataloaders=val_dataloader, verbose=False)는 [{'val_loss': ...}] 리스트를 돌려줍니다. 그 값을 float로, 퍼플렉서티는 math.exp로
+    # HINT 3: results = get_evaluator().validate(task, dataloaders=val_dataloader, verbose=False)
+    # HINT 3: val_loss = float(results[0]['val_loss'])
+    # HINT 3: perplexity = math.exp(val_loss)
     results = get_evaluator().validate(task, dataloaders=val_dataloader, verbose=False)
     val_loss = float(results[0]["val_loss"])
     perplexity = math.exp(val_loss)

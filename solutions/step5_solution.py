@@ -43,7 +43,11 @@ DEFAULT_MODEL_DIR = GenerationDeployArguments.__dataclass_fields__["downstream_m
 # %%
 def choose_device(requested: str = "auto") -> torch.device:
     """'auto'면 CUDA가 있을 때 cuda, 없으면 cpu. 그 밖의 값('cpu', 'cuda:0' ...)은 그대로 씁니다."""
-    # BEGIN TODO 5-1: requested가 'auto'면 torch.cuda.is_available()일 때 torch.device('cuda'), 아니면 torch.device('cpu')를, 'auto'가 아니면 torch.device(requested)를 돌려주세요
+    # BEGIN TODO 5-1: 'auto'가 아니면 요청한 장치를 그대로 PyTorch 장치 객체로 만들고, 'auto'면 CUDA GPU를 쓸 수 있을 때 cuda, 아니면 cpu를 고르세요 (위 1절, PyTorch 문서의 torch.device와 torch.cuda)
+    # HINT 2: torch.device(requested)로 장치를 만들고, GPU가 있는지는 torch.cuda.is_available()로 확인하세요
+    # HINT 3: if requested != 'auto':
+    # HINT 3:     return torch.device(requested)
+    # HINT 3: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if requested != "auto":
         return torch.device(requested)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -58,7 +62,10 @@ def choose_device(requested: str = "auto") -> torch.device:
 # %%
 def build_deploy_arguments(pretrained_model_name: str, downstream_model_dir: str):
     """사전 학습 모델 이름과 Step 4 체크포인트 폴더로 GenerationDeployArguments를 만듭니다."""
-    # BEGIN TODO 5-2: GenerationDeployArguments(pretrained_model_name=..., downstream_model_dir=...)를 만들어 돌려주세요
+    # BEGIN TODO 5-2: 사전 학습 모델 이름과 Step 4 체크포인트 폴더를 담은 배포 인자 객체를 만들어 돌려주세요 (위 2절, kogpt2_course/nlpbook/generation/arguments.py)
+    # HINT 2: GenerationDeployArguments(pretrained_model_name=..., downstream_model_dir=...)
+    # HINT 3: return GenerationDeployArguments(pretrained_model_name=pretrained_model_name,
+    # HINT 3:                                  downstream_model_dir=downstream_model_dir)
     return GenerationDeployArguments(pretrained_model_name=pretrained_model_name,
                                      downstream_model_dir=downstream_model_dir)
     # END TODO
@@ -84,7 +91,13 @@ def load_deploy_model(deploy_args, device):
         print(f"[알림] {notice}", flush=True)
     else:
         print(f"[체크포인트] {checkpoint_path} 를 불러옵니다 (val_loss가 가장 낮은 것).", flush=True)
-    # BEGIN TODO 5-3: 체크포인트가 있으면 load_finetuned_model(deploy_args)로, 없으면 GPT2LMHeadModel.from_pretrained(deploy_args.pretrained_model_name)으로 모델을 불러온 뒤 .to(device)와 .eval()을 하세요
+    # BEGIN TODO 5-3: 체크포인트가 있으면(checkpoint_path가 None이 아니면) 미세 조정한 모델을, 없으면 사전 학습 모델을 불러오세요. 어느 쪽이든 모델을 device로 옮기고 평가 모드로 둡니다 (위 3절, kogpt2_course/nlpbook/checkpoints.py)
+    # HINT 2: load_finetuned_model(deploy_args) 또는 GPT2LMHeadModel.from_pretrained(deploy_args.pretrained_model_name); 그다음 .to(device)와 .eval()
+    # HINT 3: if checkpoint_path is None:
+    # HINT 3:     model = GPT2LMHeadModel.from_pretrained(deploy_args.pretrained_model_name)
+    # HINT 3: else:
+    # HINT 3:     model = load_finetuned_model(deploy_args)
+    # HINT 3: model = model.to(device).eval()
     if checkpoint_path is None:
         model = GPT2LMHeadModel.from_pretrained(deploy_args.pretrained_model_name)
     else:
@@ -107,7 +120,17 @@ def make_inference_fn(model, tokenizer, device):
 
     def inference_fn(prompt: str, **params) -> str:
         check_prompt_tokens(len(tokenizer.encode(prompt)), params["max_length"], n_positions)
-        # BEGIN TODO 5-4: 프롬프트를 인코딩해 device로 옮기고, torch.no_grad() 안에서 model.generate(input_ids, attention_mask=..., do_sample=..., num_beams=..., min_new_tokens=params['min_length'], max_new_tokens=params['max_length'], top_p, top_k, temperature, repetition_penalty, no_repeat_ngram_size, pad_token_id=tokenizer.pad_token_id)를 부른 뒤 첫 줄을 skip_special_tokens=True로 디코딩해 돌려주세요
+        # BEGIN TODO 5-4: 웹 파라미터로 문장을 생성하세요: 프롬프트를 인코딩해 모델과 같은 장치(device)로 옮기고, 기울기 계산 없이 generate를 부릅니다. 길이는 새 토큰 수로(min_length는 최소, max_length는 최대), 반복 억제·빔 수·샘플링 여부는 그대로 넘기고, 샘플링 손잡이(top_p, top_k, temperature)는 샘플링을 켰을 때만 넘깁니다. 결과의 첫 줄을 특수 토큰 없이 디코딩합니다 (위 4절, Step 1의 TODO 1-3~1-5)
+        # HINT 2: tokenizer.encode(prompt, return_tensors='pt').to(device); torch.no_grad() 안에서 model.generate(input_ids, attention_mask=torch.ones_like(input_ids), do_sample=params['do_sample'], num_beams=..., min_new_tokens=params['min_length'], max_new_tokens=params['max_length'], repetition_penalty=..., no_repeat_ngram_size=..., pad_token_id=tokenizer.pad_token_id), params['do_sample']가 참일 때만 top_p/top_k/temperature도; 끝으로 tokenizer.decode(output_ids[0], skip_special_tokens=True)
+        # HINT 3: input_ids = tokenizer.encode(prompt, return_tensors='pt').to(device)
+        # HINT 3: sampling = dict(top_p=params['top_p'], top_k=params['top_k'], temperature=params['temperature']) if params['do_sample'] else {}
+        # HINT 3: with torch.no_grad():
+        # HINT 3:     output_ids = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), do_sample=params['do_sample'],
+        # HINT 3:                                 num_beams=params['num_beams'], min_new_tokens=params['min_length'],
+        # HINT 3:                                 max_new_tokens=params['max_length'], repetition_penalty=params['repetition_penalty'],
+        # HINT 3:                                 no_repeat_ngram_size=params['no_repeat_ngram_size'], pad_token_id=tokenizer.pad_token_id,
+        # HINT 3:                                 **sampling)
+        # HINT 3: text = tokenizer.decode(output_ids[0], skip_special_tokens=True)
         input_ids = tokenizer.encode(prompt, return_tensors="pt").to(device)
         sampling = dict(top_p=params["top_p"], top_k=params["top_k"], temperature=params["temperature"]) \
             if params["do_sample"] else {}  # 그리디·빔 서치에서는 쓰이지 않는 값이라 넘기지 않습니다
@@ -156,7 +179,10 @@ def make_next_token_fn(model, tokenizer, device):
 def build_app(inference_fn, model_name: str = "", device: str = "cpu", notice: str = "",
               next_token_fn=None, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP):
     """inference_fn을 부르는 웹 앱(Flask)을 만듭니다."""
-    # BEGIN TODO 5-5: create_app(inference_fn, model_name=model_name, device=device, notice=notice, next_token_fn=next_token_fn, max_new_tokens_cap=max_new_tokens_cap)으로 앱을 만들어 돌려주세요
+    # BEGIN TODO 5-5: 강의 패키지의 앱 공장 함수로 Flask 앱을 만드세요. build_app이 받은 값을 모두 넘깁니다 — 특히 새 토큰 수의 상한(max_new_tokens_cap)을 빼먹으면 서버 보호가 기본값으로 돌아갑니다 (위 5절, kogpt2_course/web/app.py)
+    # HINT 2: create_app(inference_fn, model_name=..., device=..., notice=..., next_token_fn=..., max_new_tokens_cap=...)
+    # HINT 3: app = create_app(inference_fn, model_name=model_name, device=device, notice=notice,
+    # HINT 3:                  next_token_fn=next_token_fn, max_new_tokens_cap=max_new_tokens_cap)
     app = create_app(inference_fn, model_name=model_name, device=device, notice=notice,
                      next_token_fn=next_token_fn, max_new_tokens_cap=max_new_tokens_cap)
     # END TODO
@@ -165,7 +191,9 @@ def build_app(inference_fn, model_name: str = "", device: str = "cpu", notice: s
 
 def run_server(app, host: str, port: int, development: bool = False, threads: int = 8) -> None:
     """앱을 서버로 띄웁니다 (Ctrl+C로 끝날 때까지)."""
-    # BEGIN TODO 5-6: serve(app, host=host, port=port, development=development, threads=threads)로 서버를 실행하세요
+    # BEGIN TODO 5-6: 앱을 실제 WSGI 서버로 띄우세요: 받은 주소(host, port), 개발 모드 여부, 스레드 수를 그대로 넘깁니다 (위 5절, kogpt2_course/web/server.py)
+    # HINT 2: serve(app, host=..., port=..., development=..., threads=...)
+    # HINT 3: serve(app, host=host, port=port, development=development, threads=threads)
     serve(app, host=host, port=port, development=development, threads=threads)
     # END TODO
 

@@ -123,12 +123,25 @@ def grade(steps: list[int], course_dir: Path, target: str = "student", timeout_s
     return results
 
 
+def hint_line(hint_levels: dict[str, int]) -> str:
+    """'힌트를 본 TODO: 2-4(3단계), ...' for the TODOs whose level-2+ hints were asked for."""
+    asked = {t: level for t, level in hint_levels.items() if level > 1}
+    order = sorted(asked, key=lambda t: tuple(int(x) for x in t.split("-")))
+    return "힌트를 본 TODO: " + (", ".join(f"{t}({asked[t]}단계)" for t in order) if order else "없음")
+
+
 def main(args) -> int:
+    from kogpt2_course.grading.hints import seen_levels
+
     steps = args.step or sorted(STEP_FILES)
-    results = grade(steps, Path(args.course_dir).resolve(), args.target, args.timeout, args.step_timeout)
+    course_dir = Path(args.course_dir).resolve()
+    results = grade(steps, course_dir, args.target, args.timeout, args.step_timeout)
     print(format_table(results))
+    hint_levels = seen_levels(course_dir)
+    print(hint_line(hint_levels))
     if args.json:
-        Path(args.json).write_text(json.dumps(gradescope_json(results), ensure_ascii=False, indent=2),
-                                   encoding="utf-8")
+        doc = gradescope_json(results)
+        doc["extra_data"] = {"hint_levels": hint_levels}
+        Path(args.json).write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"Gradescope 형식 결과를 {args.json}에 저장했습니다.")
     return 0

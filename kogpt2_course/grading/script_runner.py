@@ -1,13 +1,51 @@
-"""Run a step's ``main`` so that an unfinished TODO gives a Korean message, not a traceback."""
+"""Run a step's ``main`` so that an unfinished TODO gives a Korean message, not a traceback;
+``todo("N-M")``, the placeholder of every unfinished answer in a student file."""
 
 from __future__ import annotations
 
+import linecache
+import re
 import sys
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
+
+HINT_COMMAND = "python -m kogpt2_course hint"
 
 
 def in_notebook() -> bool:
     return "ipykernel" in sys.modules
+
+
+def todo_message(todo_id: str, hint: str = "") -> str:
+    """The Korean message of an unfinished TODO (what the grader and ``run_main`` show)."""
+    hint = hint or "이 자리를 채우세요"
+    return f"TODO {todo_id} 미완성 (더 자세한 힌트: {HINT_COMMAND} {todo_id}) — {hint}"
+
+
+def _hint_above(filename: str, todo_id: str) -> str:
+    """The hint of ``# TODO N-M: <hint>`` (and its ``#   ...`` continuation lines) in the caller's file."""
+    pattern = re.compile(rf"^\s*# TODO {re.escape(todo_id)}: (.+?)\s*$")
+    parts: list[str] = []
+    for line in linecache.getlines(filename):
+        if parts:
+            more = re.match(r"^\s*#   (.+?)\s*$", line)
+            if not more:
+                break
+            parts.append(more.group(1))
+            continue
+        match = pattern.match(line)
+        if match:
+            parts.append(match.group(1))
+    return " ".join(parts)
+
+
+def todo(todo_id: str) -> NoReturn:
+    """Stand-in for the answer of TODO ``todo_id``: raises NotImplementedError with its Korean hint.
+
+    A student file writes ``output_ids = todo("1-4")``: the names on the left are what the answer
+    must define; replace the whole line by the answer.
+    """
+    caller = sys._getframe(1).f_code.co_filename
+    raise NotImplementedError(todo_message(todo_id, _hint_above(caller, todo_id)))
 
 
 def run_main(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> None:

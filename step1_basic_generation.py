@@ -53,6 +53,10 @@ def load_model(model_name: str):
 
 # %% [markdown]
 # ## 2. 인코딩 → 생성 → 디코딩
+# `generate`에는 토큰 id와 함께 **attention mask**를 줍니다. 입력과 같은 모양의 0/1 텐서로, 1은 모델이 읽을
+# 진짜 토큰, 0은 길이를 맞추려고 채운 패딩(모델이 무시할 자리)입니다. 프롬프트 하나를 그대로 넣으면 패딩이
+# 없으니 모두 1입니다. 빼면 `generate`가 입력에서 추측하지만(패딩 토큰 id가 보이면 그 자리를 0으로),
+# 길이가 다른 문장 여러 개를 한 배치로 넣을 때는 반드시 직접 주어야 하므로 처음부터 넘기는 습관을 들입니다.
 
 # %%
 def encode_prompt(tokenizer, prompt: str) -> torch.Tensor:

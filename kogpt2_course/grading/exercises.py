@@ -308,8 +308,8 @@ def make_student_source(solution_source: str, step: int, origin: str = "solution
                 RUN_MAIN_IMPORT.match(later) for later in lines[number:]):
             out.append(TODO_IMPORT)
             merged_import = True
-    if todos and not merged_import:
-        raise ValueError(f"{origin}: todo를 가져올 import 자리를 찾지 못했습니다 (함수보다 앞에 import가 필요합니다)")
+    if todos and not merged_import:  # a file without imports: the first line after the banner
+        out.insert(1, TODO_IMPORT)
     source = "".join(out)
     compile(source, origin, "exec")  # the student file must always be valid Python
     return source, todos

@@ -166,6 +166,9 @@ def repetition_penalty_sweep(model, tokenizer, prompt: str, penalties: Sequence[
 # ## 5. 추천 설정 (preset)
 # 실전에서는 손잡이를 함께 씁니다. 흔히 쓰는 범위: top_k 40–50, top_p 0.85–0.95, 온도 0.5–1.0,
 # 여기에 약한 반복 억제(repetition_penalty 1.1–1.3 또는 no_repeat_ngram_size=3)를 더합니다.
+# 반복 벌점은 되풀이될 **확률**을 낮출 뿐이고, 같은 3-gram을 확실히 막는 것은 `no_repeat_ngram_size=3`입니다.
+# 채점은 여러분의 설정으로 시드를 바꿔 가며 생성한 글의 **효과**를 봅니다: 글끼리 다양한가(distinct-2),
+# 한 글 안에서 3-gram을 되풀이하지 않는가, 모델이 보기에 그럴듯한가(새 토큰당 평균 로그 확률).
 
 # %%
 def recommended_preset() -> dict:

@@ -119,6 +119,23 @@ def bundled_dir() -> str:
 
 
 @pytest.fixture(scope="session")
+def kogpt2_like_dir(tmp_path_factory, bundled_dir) -> str:
+    """The bundled tokenizer in a folder configured like the real KoGPT2 (skt/kogpt2-base-v2): no
+    tokenizer_config.json and a config.json that names no bos/eos/pad, so only the special-token
+    arguments of from_pretrained make '</s>' the bos/eos token and '<pad>' the pad token."""
+    import json
+    import shutil
+
+    folder = tmp_path_factory.mktemp("kogpt2-like")
+    shutil.copy(Path(bundled_dir) / "tokenizer.json", folder / "tokenizer.json")
+    config = json.loads((Path(bundled_dir) / "config.json").read_text(encoding="utf-8"))
+    for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
+        config.pop(key, None)
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
 def tiny_model(bundled_dir):
     from transformers import GPT2LMHeadModel
 

@@ -30,7 +30,17 @@ def random_logits(count=24, seed=0):
 
 
 def hf_kept(warper, logits):
+    """The tokens a transformers warper keeps: for one logit vector, or row by row for a (batch, vocabulary) batch."""
+    if logits.dim() == 2:
+        return torch.isfinite(warper(torch.zeros(len(logits), 1, dtype=torch.long), logits))
     return torch.isfinite(warper(torch.zeros(1, 1, dtype=torch.long), logits[None])[0])
+
+
+def random_batches(count=3, rows=3, vocabulary=50, seed=1):
+    """(rows, vocabulary) logit batches whose rows differ in spread, as one generate step sees them."""
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(rows, vocabulary, generator=generator) * torch.tensor([[1.0], [3.0], [6.0]])
+            for _ in range(count)]
 
 
 def check_filter(result, logits, original, expected_kept, what):
@@ -89,6 +99,12 @@ def test_top_k_filter_matches_transformers(step):
                 check_filter(result, logits, original, expected,
                              f"top_k={top_k}, min_tokens_to_keep={min_keep}, 어휘 {logits.numel()}개 "
                              f"(k번째와 같은 값인 동점 토큰은 모두 남겨야 합니다)")
+    for batch in random_batches():
+        for top_k in (1, 4):
+            original = batch.clone()
+            expected = hf_kept(TopKLogitsWarper(top_k), batch)
+            check_filter(step.top_k_filter(batch, top_k), batch, original, expected,
+                         f"배치 {tuple(batch.shape)}, top_k={top_k}: 줄마다 따로, 마지막 차원(어휘) 기준으로 거르세요")
 
 
 def unambiguous_top_p(logits, top_p, min_keep):
@@ -120,6 +136,17 @@ def test_top_p_filter_matches_transformers(step):
                 checked += 1
                 with_ties += int(logits.unique().numel() < logits.numel())
     assert checked >= 150 and with_ties >= 50, "테스트 자체의 문제: 비교할 경우가 너무 적습니다"
+    batches = 0
+    for batch in random_batches():
+        for top_p in (0.5, 0.9):
+            if not all(unambiguous_top_p(row, top_p, 1) for row in batch):
+                continue
+            original = batch.clone()
+            expected = hf_kept(TopPLogitsWarper(top_p), batch)
+            check_filter(step.top_p_filter(batch, top_p), batch, original, expected,
+                         f"배치 {tuple(batch.shape)}, top_p={top_p}: 줄마다 따로, 마지막 차원(어휘) 기준으로 거르세요")
+            batches += 1
+    assert batches >= 4, "테스트 자체의 문제: 비교할 배치가 너무 적습니다"
 
 
 @pytest.mark.todo("2-5")

@@ -5,6 +5,7 @@ Every test trains or evaluates the bundled model on a few dozen rows written her
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -97,6 +98,12 @@ def test_build_arguments(step, bundled_dir, tmp_path):
         assert getattr(args, name) == value, f"{name}이(가) {getattr(args, name)!r}입니다 (기대: {value!r})"
     args = step.build_arguments(bundled_dir, step.parse_args([]))
     assert args.resume is True, "--no_resume이 없으면 resume=True여야 합니다 (이어서 학습)"
+    for model_name in (bundled_dir, "skt/kogpt2-base-v2"):
+        args = step.build_arguments(model_name, step.parse_args([]))
+        expected_rate = step.default_learning_rate(model_name)
+        assert args.learning_rate == expected_rate, (
+            f"--learning_rate를 생략하면 학습률이 {args.learning_rate!r}입니다 (기대: {expected_rate:g}) — "
+            f"cli.learning_rate(생략하면 None)가 아니라 위에서 계산한 learning_rate를 넘기세요")
 
 
 @pytest.mark.todo("4-2", points=2)
@@ -194,14 +201,47 @@ def test_build_task_learns(step, train_args, tiny_tokenizer, tiny_model):
     assert after < before, f"한 스텝 학습 후 손실이 줄어야 합니다: {before:.4f} → {after:.4f}"
 
 
+INTERRUPT_AFTER = 2  # training steps done before the simulated crash
+
+
+def count_training_steps(task):
+    calls = []
+    original = task.training_step
+    task.training_step = lambda *a, **k: calls.append(1) or original(*a, **k)
+    return calls
+
+
 @pytest.mark.todo("4-5", points=3)
 def test_train_checkpoints_and_resume(step, train_args, tiny_tokenizer):
-    """학습: val_loss 최저 체크포인트 + last.ckpt, 다시 실행하면 이어서 학습"""
+    """학습: 중단된 학습은 interrupted.ckpt에서, 끝난 학습은 last.ckpt에서 이어서; val_loss 최저 체크포인트"""
     train_dl, val_dl = loaders(train_args, tiny_tokenizer)
     steps_per_epoch = len(train_dl)
+
+    crashing = fresh_task(train_args)
+    original = crashing.training_step
+
+    def crash_after_some_steps(*a, **k):
+        if crashing.global_step >= INTERRUPT_AFTER:
+            raise RuntimeError("시험용 중단")
+        return original(*a, **k)
+
+    crashing.training_step = crash_after_some_steps
+    try:
+        step.train(train_args, crashing, train_dl, val_dl)
+        crashed = False
+    except RuntimeError:
+        crashed = True
+    assert crashed, "학습 중 난 오류를 삼키지 마세요 (trainer.fit이 오류를 그대로 올려야 합니다)"
+    assert (Path(train_args.downstream_model_dir) / "interrupted.ckpt").exists(), \
+        "중단될 때 interrupted.ckpt가 저장되지 않았습니다 — get_trainer(args)로 만든 트레이너를 쓰세요"
+
     task = fresh_task(train_args)
+    calls = count_training_steps(task)
     trainer = step.train(train_args, task, train_dl, val_dl)
     assert isinstance(trainer, L.Trainer), "get_trainer(args)로 만든 트레이너를 돌려줘야 합니다"
+    assert len(calls) == steps_per_epoch - INTERRUPT_AFTER, (
+        f"중단된 학습을 다시 실행하면 interrupted.ckpt에서 이어서 남은 {steps_per_epoch - INTERRUPT_AFTER} 스텝만 "
+        f"학습해야 하는데 {len(calls)} 스텝을 학습했습니다 — ckpt_path=resume_checkpoint_path(args)를 넘기세요")
     assert trainer.global_step == steps_per_epoch, \
         f"1 에폭은 {steps_per_epoch} 스텝입니다 (실제 {trainer.global_step}) — trainer.fit을 호출하세요"
     assert last_checkpoint_path(train_args.downstream_model_dir), "last.ckpt가 저장되지 않았습니다 (get_trainer(args) 사용)"
@@ -217,9 +257,7 @@ def test_train_checkpoints_and_resume(step, train_args, tiny_tokenizer):
 
     more = replace(train_args, epochs=2)
     task2 = fresh_task(more)
-    calls = []
-    original = task2.training_step
-    task2.training_step = lambda *a, **k: calls.append(1) or original(*a, **k)
+    calls = count_training_steps(task2)
     trainer2 = step.train(more, task2, train_dl, val_dl)
     assert trainer2.global_step == 2 * steps_per_epoch, f"2 에폭 뒤 스텝 수는 {2 * steps_per_epoch}여야 합니다"
     assert len(calls) == steps_per_epoch, (
@@ -230,9 +268,17 @@ def test_train_checkpoints_and_resume(step, train_args, tiny_tokenizer):
 @pytest.mark.todo("4-6", points=2)
 def test_evaluate_perplexity(step, train_args, tiny_tokenizer, tiny_model):
     """퍼플렉서티: 패딩을 뺀 토큰당 평균 손실의 exp"""
-    _, val_dl = loaders(train_args, tiny_tokenizer)
+    from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus
+    from kogpt2_course.nlpbook.generation.dataset import GenerationDataset
+
+    # batches of 3, 3 and 1 reviews of different lengths: the mean of the batch losses (or their sum)
+    # is not the mean over tokens
+    val = GenerationDataset(train_args, NsmcCorpus(), tiny_tokenizer, "test")
+    val_dl = DataLoader(val, batch_size=3, collate_fn=GenerationCollator(tiny_tokenizer.pad_token_id))
     val_loss, perplexity = step.evaluate_perplexity(fresh_task(train_args), val_dl)
     expected = reference_val_loss(tiny_model, tiny_tokenizer, TEST_ROWS)
     assert isinstance(val_loss, float) and isinstance(perplexity, float), "두 값 모두 float로 돌려주세요"
-    assert val_loss == pytest.approx(expected, rel=1e-4), f"val_loss {val_loss:.4f}가 기대값 {expected:.4f}와 다릅니다"
+    assert val_loss == pytest.approx(expected, rel=1e-4), (
+        f"val_loss {val_loss:.4f}가 기대값 {expected:.4f}와 다릅니다 — 배치별 손실의 합이나 평균이 아니라 검증 데이터 전체의 "
+        f"(패딩을 뺀) 토큰당 평균이어야 합니다")
     assert perplexity == pytest.approx(math.exp(expected), rel=1e-3), "perplexity = math.exp(val_loss)여야 합니다"

@@ -148,9 +148,9 @@ def repetition_penalty_sweep(model, tokenizer, prompt: str, penalties: Sequence[
 def recommended_preset() -> dict:
     """model.generate에 그대로 넘길 추천 설정(키워드 인자 dict)."""
     # TODO 3-7: 여러분이 추천하는 샘플링 설정을 generate의 키워드 인자 dict로 돌려주세요. 채점은 숫자 범위가
-    #   아니라 효과를 봅니다: 시드를 바꿔 여러 번 생성했을 때 (1) 글끼리 다양하고(distinct-2), (2) 한 글
-    #   안에서 같은 3-gram이 되풀이되지 않으며, (3) 모델이 보기에 너무 엉뚱하지 않아야(토큰당 평균 로그 확률)
-    #   합니다. 위 5절의 흔한 범위와 1·3·4절의 손잡이를 참고하세요
+    #   아니라 효과를 봅니다: 같은 프롬프트에서 여러 번 샘플링했을 때 (1) 글끼리 다양하고(distinct-2), (2) 한
+    #   글 안에서 같은 3-gram이 되풀이되지 않으며, (3) 모델이 보기에 너무 엉뚱하지 않아야(토큰당 평균 로그
+    #   확률) 합니다. 위 5절의 흔한 범위와 1·3·4절의 손잡이를 참고하세요
     return todo("3-7")
 
 

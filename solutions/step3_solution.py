@@ -173,7 +173,7 @@ def repetition_penalty_sweep(model, tokenizer, prompt: str, penalties: Sequence[
 # %%
 def recommended_preset() -> dict:
     """model.generate에 그대로 넘길 추천 설정(키워드 인자 dict)."""
-    # BEGIN TODO 3-7: 여러분이 추천하는 샘플링 설정을 generate의 키워드 인자 dict로 돌려주세요. 채점은 숫자 범위가 아니라 효과를 봅니다: 시드를 바꿔 여러 번 생성했을 때 (1) 글끼리 다양하고(distinct-2), (2) 한 글 안에서 같은 3-gram이 되풀이되지 않으며, (3) 모델이 보기에 너무 엉뚱하지 않아야(토큰당 평균 로그 확률) 합니다. 위 5절의 흔한 범위와 1·3·4절의 손잡이를 참고하세요
+    # BEGIN TODO 3-7: 여러분이 추천하는 샘플링 설정을 generate의 키워드 인자 dict로 돌려주세요. 채점은 숫자 범위가 아니라 효과를 봅니다: 같은 프롬프트에서 여러 번 샘플링했을 때 (1) 글끼리 다양하고(distinct-2), (2) 한 글 안에서 같은 3-gram이 되풀이되지 않으며, (3) 모델이 보기에 너무 엉뚱하지 않아야(토큰당 평균 로그 확률) 합니다. 위 5절의 흔한 범위와 1·3·4절의 손잡이를 참고하세요
     # HINT 2: dict(do_sample=True, top_k=..., top_p=..., temperature=...)에 반복을 막는 손잡이(no_repeat_ngram_size 또는 repetition_penalty)를 더하세요. 온도가 너무 높으면 (3)에서, 샘플링을 끄면 (1)에서 떨어집니다
     # HINT 3: return dict(do_sample=True, top_k=50, top_p=0.92, temperature=0.8, repetition_penalty=1.2, no_repeat_ngram_size=3)
     return dict(do_sample=True, top_k=50, top_p=0.92, temperature=0.8, repetition_penalty=1.2, no_repeat_ngram_size=3)

@@ -75,9 +75,10 @@ def test_build_deploy_arguments(step, bundled_dir, tmp_path, fine_tuned_dir):
     """배포 인자: 모델 이름과 체크포인트 폴더"""
     empty = tmp_path / "empty"
     empty.mkdir()
-    args = step.build_deploy_arguments(bundled_dir, str(empty))
+    other_model = str(tmp_path / "다른-모델")  # not the default: the name must really be passed on
+    args = step.build_deploy_arguments(other_model, str(empty))
     assert isinstance(args, GenerationDeployArguments), "GenerationDeployArguments를 돌려줘야 합니다"
-    assert args.pretrained_model_name == bundled_dir, "pretrained_model_name을 넘기세요"
+    assert args.pretrained_model_name == other_model, "pretrained_model_name을 넘기세요"
     assert str(args.downstream_model_dir) == str(empty), "downstream_model_dir를 넘기세요"
     assert args.downstream_model_checkpoint_fpath is None, "빈 폴더에는 체크포인트가 없어야 합니다"
     args = step.build_deploy_arguments(bundled_dir, str(fine_tuned_dir[0]))
@@ -125,7 +126,8 @@ def test_inference_fn_greedy_and_beam(step, tiny_model, full_length_model, tiny_
     """inference_fn: 그리디·빔 서치 결과가 generate와 같음 (최소·최대 새 토큰 수 포함)"""
     # the bundled model ends a review after 2-4 tokens: it shows min_length; full_length_model shows max_length
     cases = [(full_length_model, params()), (full_length_model, params(num_beams=2, max_length=5)),
-             (full_length_model, params(max_length=7, repetition_penalty=1.5, no_repeat_ngram_size=2)),
+             (full_length_model, params(max_length=7, repetition_penalty=1.5)),
+             (full_length_model, params(max_length=16, no_repeat_ngram_size=2)),
              (tiny_model, params(min_length=6, max_length=9))]
     for model, p in cases:
         fn = step.make_inference_fn(model, tiny_tokenizer, torch.device("cpu"))
@@ -227,8 +229,8 @@ def test_run_server(step, monkeypatch):
 
     monkeypatch.setattr(step, "serve", fake_serve)
     app = object()
-    step.run_server(app, host="127.0.0.1", port=9123, development=False, threads=3)
+    step.run_server(app, host="0.0.0.0", port=9123, development=True, threads=3)  # none of them serve's default
     assert seen.get("app") is app, "serve(app, ...)로 앱을 실행하세요"
-    assert (seen["host"], seen["port"], seen["threads"]) == ("127.0.0.1", 9123, 3), "host/port/threads를 넘기세요"
-    assert seen["development"] is False
+    assert (seen["host"], seen["port"], seen["threads"]) == ("0.0.0.0", 9123, 3), "host/port/threads를 넘기세요"
+    assert seen["development"] is True, "development를 넘기세요"
 

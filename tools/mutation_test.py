@@ -269,6 +269,23 @@ def run_tests(step: int, source: str, todo: str, per_test_timeout: float, limit_
     return status, (failed[0] if failed else {}), seconds
 
 
+def warm_up(step: int) -> None:
+    """Import everything the step and its tests need, once, in this process: forked children inherit it."""
+    import importlib.util
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    import pytest
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    spec = importlib.util.spec_from_file_location(f"warm_step{step}", solution_path(step))
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    files = [str(p) for p in sorted((ROOT / "tests").glob(f"test_step{step}_*.py"))]
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):  # plugins, conftest, test modules
+        pytest.main([*files, "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "kogpt2_course.grading.plugin",
+                     "--rootdir", str(ROOT)])
+
+
 def _key(o) -> tuple:
     return o.todo, o.kind, o.before, o.after
 
@@ -283,22 +300,7 @@ def run_step(step: int, todo_filter: str | None, per_test_timeout: float, json_p
         known = {_key(o) for o in previous}
         kept = [o for o in previous if _key(o) not in again and _key(o) in {_key(m) for m in mutants}]
         mutants = [m for m in mutants if _key(m) in again or _key(m) not in known]
-    import importlib.util
-
-    # Import everything the step and its tests need once, in this process: children inherit it.
-    sys.path.insert(0, str(ROOT / "tests"))
-    spec = importlib.util.spec_from_file_location(f"warm_step{step}", solution_path(step))
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    import io
-    from contextlib import redirect_stderr, redirect_stdout
-
-    import pytest
-
-    files = [str(p) for p in sorted((ROOT / "tests").glob(f"test_step{step}_*.py"))]
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):  # plugins, conftest, test modules
-        pytest.main([*files, "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "kogpt2_course.grading.plugin",
-                     "--rootdir", str(ROOT)])
-
+    warm_up(step)
     print(f"Step {step}: 변이 {len(mutants)}개", flush=True)
     original = solution_path(step).read_text(encoding="utf-8")
     status, failure, baseline = run_tests(step, original, "", per_test_timeout, 1800)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-STEP_FILE = re.compile(r"step\d+_\w+\.py$")
+STEP_FILE = re.compile(r"(?:^|[\\/])step\d+_\w+\.py$")  # stepN_*.py, not tests/test_stepN_*.py
 TODO_MARK = re.compile(r"#\s*(?:BEGIN )?TODO (\d+-\d+):")
 REGION_END = re.compile(r"^\s*# END TODO\s*$")
 FUNCTION_START = re.compile(r"^\s*(?:async\s+)?def\s")

@@ -227,6 +227,8 @@ def test_hint_command_climbs_one_level_per_call_and_remembers_per_folder(tmp_pat
         hints.next_hint("2-4", tmp_path, level=4)
     (other / hints.STATE_FILE).write_text("{망가진 파일", encoding="utf-8")
     assert hints.seen_levels(other) == {} and "힌트 2/3" in hints.next_hint("1-1", other)
+    with pytest.raises(hints.HintError, match="solutions/ 폴더가 없습니다"):
+        hints.next_hint("2-4", tmp_path, todos={})
     assert grader.hint_line(hints.seen_levels(tmp_path)) == "힌트를 본 TODO: 2-4(3단계)"
     assert grader.hint_line({}) == "힌트를 본 TODO: 없음"
 

@@ -61,6 +61,8 @@ def find_todo(todo_id: str, todos: dict[str, Todo] | None = None) -> Todo:
     todos = all_todos() if todos is None else todos
     if not TODO_ID.match(todo_id or ""):
         raise HintError(f"TODO 번호는 '2-4'처럼 '단계-번호'로 쓰세요 (받은 값: {todo_id!r})")
+    if not todos:
+        raise HintError("힌트는 정답 파일(solutions/stepN_solution.py)에서 읽는데, 이 설치에는 solutions/ 폴더가 없습니다")
     if todo_id not in todos:
         known = ", ".join(sorted(todos, key=lambda t: tuple(map(int, t.split("-")))))
         raise HintError(f"TODO {todo_id}는 없습니다. 있는 TODO: {known}")

@@ -138,6 +138,12 @@ def test_exceptions_in_student_code_become_korean_sentences_about_their_todo(fak
     assert reason.startswith("TODO 9-3:") and "(그 줄에서 부른 함수 안)" not in reason and "텐서의 모양" in reason
     reason, _ = explained(lambda: fake_step.open_folder(tmp_path))
     assert reason.startswith("TODO 9-4:") and "폴더 경로" in reason and "IsADirectoryError" in reason
+    reason, _ = explained(lambda: fake_step.combine(torch.zeros(1, 2), torch.zeros(1, 2, device="meta")))
+    assert "같은 device로" in reason
+    reason, _ = explained(lambda: torch.device("gpu"))
+    assert "장치 이름이 올바르지 않습니다" in reason
+    reason, _ = explained(lambda: torch.nn.Linear(2, 2).load_state_dict({"model.weight": torch.zeros(2, 2)}))
+    assert "'model.' 접두사" in reason
     reason, todo = explained(lambda: fake_step.after_regions(1))
     assert todo is None and "step9_fake.py 30번째 줄에서" in reason, "END TODO 뒤의 줄은 테스트의 TODO로 돌립니다"
 

@@ -46,6 +46,23 @@ EXPLANATIONS: list[tuple[type, str]] = [
 ]
 
 
+# Messages of library errors that say more than their type, checked first.
+MESSAGE_EXPLANATIONS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"state_dict|Missing key\(s\)|Unexpected key\(s\)"),
+     "체크포인트의 가중치 이름이 모델과 맞지 않습니다 — Lightning 체크포인트의 키에는 'model.' 접두사가 붙어 있습니다 "
+     "(kogpt2_course/nlpbook/checkpoints.py의 load_finetuned_model 참고)"),
+    (re.compile(r"device type at start of device string|Invalid device string|Expected one of .* device type"),
+     "장치 이름이 올바르지 않습니다 — 'cpu', 'cuda', 'cuda:0'처럼 쓰세요"),
+    (re.compile(r"same device|not on the expected device|on the meta device|Cannot copy out of meta"),
+     "텐서들이 서로 다른 장치에 있습니다 — 모델과 입력 텐서를 같은 device로 옮기세요"),
+    (re.compile(r"size mismatch|shape .* (?:is invalid|mismatch)|must match the size|Sizes of tensors must match|"
+                r"mat1 and mat2 shapes"),
+     "텐서의 모양이 맞지 않습니다 — 각 텐서의 shape(배치, 길이, 어휘)를 출력해 확인하세요"),
+    (re.compile(r"CUDA|Torch not compiled with CUDA"),
+     "이 컴퓨터에서는 CUDA(GPU)를 쓸 수 없습니다 — GPU가 있을 때만 cuda를 고르세요"),
+]
+
+
 def pytest_addoption(parser):
     parser.addoption("--grading-json", default=None, help="채점 결과를 기록할 JSON 파일")
 
@@ -99,8 +116,8 @@ def explain_exception(excinfo) -> tuple[str, str | None] | None:
     in_steps = [e for e in entries if STEP_FILE.search(str(e.path))]
     if isinstance(exc, AssertionError) and (not in_steps or Path(str(entries[-1].path)).parent.name == "tests"):
         return None  # a test's own assertion: its message is already the Korean reason
-    meaning = next((text for kind, text in EXPLANATIONS if isinstance(exc, kind)),
-                   "예상하지 못한 오류가 났습니다")
+    meaning = next((text for pattern, text in MESSAGE_EXPLANATIONS if pattern.search(str(exc))), None) \
+        or next((text for kind, text in EXPLANATIONS if isinstance(exc, kind)), "예상하지 못한 오류가 났습니다")
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     if len(detail) > 160:

@@ -159,6 +159,15 @@ def full_length_model(tiny_model, tiny_tokenizer):
     return model
 
 
+@pytest.fixture(scope="session")
+def sampling_by_default(full_length_model):
+    """The full-length model with a generation config that samples by default, as many hub models ship:
+    a greedy or beam-search answer must ask for it (do_sample=False) rather than rely on the default."""
+    model = copy.deepcopy(full_length_model)
+    model.generation_config.do_sample = True
+    return model
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Small generations are much faster on one thread when the CPU is shared; restored afterwards."""

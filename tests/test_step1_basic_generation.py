@@ -65,15 +65,6 @@ def test_encode_prompt(step, tiny_tokenizer):
         assert ids[0].tolist() == tiny_tokenizer.encode(prompt), "토큰 id가 토크나이저 결과와 다릅니다"
 
 
-@pytest.fixture(scope="module")
-def sampling_by_default(full_length_model):
-    """The full-length model with a generation config that samples by default, as many hub models ship:
-    greedy decoding must be asked for, not assumed."""
-    model = copy.deepcopy(full_length_model)
-    model.generation_config.do_sample = True
-    return model
-
-
 @pytest.mark.todo("1-4", points=2)
 @pytest.mark.parametrize("max_new_tokens", [5, 20])
 def test_generate_greedy_matches_transformers(step, sampling_by_default, tiny_tokenizer, max_new_tokens):

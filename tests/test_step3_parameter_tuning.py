@@ -30,16 +30,19 @@ def assert_png(path, directory):
 
 @pytest.mark.todo("3-1", points=2)
 @pytest.mark.parametrize("size", [3, 2])
-def test_no_repeat_ngram(step, full_length_model, tiny_tokenizer, size):
-    """n-gram 반복 막기: transformers와 같은 결과, 출력에 반복 n-gram 없음"""
+def test_no_repeat_ngram(step, sampling_by_default, tiny_tokenizer, size):
+    """n-gram 반복 막기: transformers와 같은 결과(모델의 기본 설정이 샘플링이어도 그리디), 출력에 반복 n-gram 없음"""
+    full_length_model = sampling_by_default
     for prompt in PROMPTS:
+        torch.manual_seed(0)
         got = step.generate_no_repeat(full_length_model, tiny_tokenizer, prompt, NEW_TOKENS, no_repeat_ngram_size=size)
         assert torch.is_tensor(got) and got.dim() == 2, "generate가 돌려준 (1, 길이) 텐서를 그대로 돌려주세요"
         ids = got[0].tolist()
         assert not repeated_ngrams(ids, size), \
             f"{prompt!r}: 출력에 같은 {size}-gram이 두 번 이상 나옵니다: {sorted(repeated_ngrams(ids, size))[:3]}"
         expected = reference(full_length_model, tiny_tokenizer, prompt, do_sample=False, no_repeat_ngram_size=size)
-        assert ids == expected[0].tolist(), f"{prompt!r}: 그리디 + no_repeat_ngram_size={size} 결과와 다릅니다"
+        assert ids == expected[0].tolist(), (f"{prompt!r}: 그리디 + no_repeat_ngram_size={size} 결과와 다릅니다 "
+                                             f"(이 모델은 기본 생성 설정이 샘플링입니다 — 그리디로 하라고 직접 알려 주세요)")
 
 
 @pytest.mark.todo("3-2", points=2)
@@ -124,15 +127,18 @@ def test_temperature_sweep(step, full_length_model, tiny_tokenizer):
 
 
 @pytest.mark.todo("3-6", points=2)
-def test_repetition_penalty_sweep(step, full_length_model, tiny_tokenizer):
-    """반복 벌점 바꿔 생성: transformers와 같은 결과"""
+def test_repetition_penalty_sweep(step, sampling_by_default, tiny_tokenizer):
+    """반복 벌점 바꿔 생성: transformers와 같은 결과 (모델의 기본 설정이 샘플링이어도 그리디)"""
+    full_length_model = sampling_by_default
+    torch.manual_seed(0)
     penalties = (1.0, 1.5)
     results = step.repetition_penalty_sweep(full_length_model, tiny_tokenizer, PROMPTS[1], penalties, NEW_TOKENS)
     assert isinstance(results, dict) and list(results) == list(penalties), "{벌점: 결과} dict를 돌려주세요"
     for penalty in penalties:
         expected = reference(full_length_model, tiny_tokenizer, PROMPTS[1], do_sample=False, repetition_penalty=penalty)
-        assert results[penalty].tolist() == expected.tolist(), \
-            f"repetition_penalty={penalty}: 그리디 + repetition_penalty 결과와 다릅니다"
+        assert results[penalty].tolist() == expected.tolist(), (
+            f"repetition_penalty={penalty}: 그리디 + repetition_penalty 결과와 다릅니다 (이 모델은 기본 생성 설정이 "
+            f"샘플링입니다 — 그리디로 하라고 직접 알려 주세요)")
 
 
 # TODO 3-7 is graded by its effect, not by number ranges: 8 samples of 30 new tokens from each of two

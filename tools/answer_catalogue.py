@@ -70,8 +70,11 @@ ANSWERS = [
             break
     """),
     # Step 2
-    Answer("2-3", "top_k=None (기본 top-k 50이 남음)", False, """
+    Answer("2-3", "top_k=None (transformers 5에서는 0처럼 top-k를 끔)", True, """
         output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, top_p=top_p, top_k=None)
+    """),
+    Answer("2-3", "top_k를 생략 (기본 top-k 50이 함께 적용됨)", False, """
+        output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, top_p=top_p)
     """),
     Answer("2-4", "kthvalue와 torch.where", True, """
         k = min(max(top_k, min_tokens_to_keep), logits.shape[-1])

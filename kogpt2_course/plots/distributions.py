@@ -94,3 +94,27 @@ def plot_metric_bars(values: Mapping[str, Mapping[str, float]], filename: str,
         ax.set_title(title)
     fig.tight_layout()
     return save_figure(fig, filename, output_dir)
+
+
+def plot_tradeoff(curves: Mapping[str, Sequence[tuple[float, float, str]]], filename: str,
+                  output_dir: str | Path = OUTPUT_DIR, title: str = "", xlabel: str = "", ylabel: str = "",
+                  references: Mapping[str, float] | None = None) -> Path:
+    """곡선마다 (x, y, 점 이름) 점들을 이어 그립니다 (예: 다양성–품질). ``references``는 {이름: y} 가로 점선."""
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for name, points in curves.items():
+        xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
+        ax.plot(xs, ys, marker="o", label=name)
+        for x, y, label in points:
+            ax.annotate(str(label), (float(x), float(y)), textcoords="offset points", xytext=(5, 5), fontsize=9)
+    for name, y in (references or {}).items():
+        ax.axhline(float(y), linestyle="--", color="gray")
+        ax.annotate(name, (ax.get_xlim()[0], float(y)), textcoords="offset points", xytext=(4, 4), fontsize=9,
+                    color="gray")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, filename, output_dir)

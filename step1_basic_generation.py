@@ -274,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"  {name:>8} 로그 확률 합 {log_prob:7.2f} | {decode_tokens(tokenizer, ids)}")
         prompt_length = len(tokenizer.encode(prompt))
         print("  " + first_divergence(model, tokenizer, prompt_length, greedy_ids, beam_ids))
+        print("  그리디: " + describe_repetition(tokenizer, greedy_ids[0, prompt_length:].tolist(), n=3))
         if beam_lp > greedy_lp:
             print(f"  → 매 단계 최선을 고른 그리디보다 {beam_name}의 문장이 전체로 {beam_lp - greedy_lp:.2f}만큼 더 그럴듯합니다 "
                   f"(확률로 {math.exp(beam_lp - greedy_lp):,.0f}배).")

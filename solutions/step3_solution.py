@@ -36,11 +36,12 @@ from kogpt2_course.grading.script_runner import run_main
 
 DEFAULT_PROMPT = "이 영화"
 SWEEP_PROMPTS = ["이 영화", "배우들 연기가"]
+STAGE_TEXT = "이 영화는 정말 최고다. 이 영화는 정말"  # 되풀이 직전: 반복 벌점이 '_최고다'를 깎는 것이 보임
 TEMPERATURES = (0.3, 0.7, 1.0, 1.5)
 PENALTIES = (1.0, 1.2, 1.5, 2.0)
 
 # %% [markdown]
-# ## 1. 같은 구절 되풀이 막기: `no_repeat_ngram_size`
+# ## 1. n-gram 반복 금지: `no_repeat_ngram_size`
 # Step 1에서 본 것처럼 그리디 디코딩은 같은 구절을 되풀이하기 쉽습니다. `no_repeat_ngram_size=n`을 주면
 # `generate`가 매 단계 "이 토큰을 붙이면 이미 나온 n-gram이 다시 생기는가?"를 보고 그런 토큰을 막습니다
 # (프롬프트도 포함해서 셉니다). 모델·토크나이저 불러오기는 `load_model_and_tokenizer`, 인코딩과
@@ -166,7 +167,8 @@ def temperature_sweep(model, tokenizer, prompt: str, temperatures: Sequence[floa
 
 # %%
 def apply_repetition_penalty(logits: torch.Tensor, previous_ids, penalty: float) -> torch.Tensor:
-    """previous_ids(프롬프트 포함 지금까지의 토큰 id)에 나온 토큰 종류마다 한 번 반복 벌점을 준 새 로짓 텐서(마지막 차원 = 어휘)."""
+    """previous_ids(프롬프트 포함 지금까지의 토큰 id, 리스트 또는 1차원 텐서)에 나온 토큰 종류마다 한 번 반복 벌점을 준
+    새 로짓 텐서(마지막 차원 = 어휘)."""
     # BEGIN TODO 3-8: 나온 적 있는 토큰 종류(중복 제거)의 로짓만 골라, 양수는 penalty로 나누고 음수는 penalty를 곱한 새 텐서를 돌려주세요 (입력은 그대로, 다른 토큰의 로짓도 그대로)
     # HINT 2: torch.unique(torch.as_tensor(previous_ids))로 토큰 종류를 구하고, logits.clone()의 [..., 그 id들] 위치에 torch.where(값 < 0, 값 * penalty, 값 / penalty)를 넣으세요
     # HINT 3: seen = torch.unique(torch.as_tensor(previous_ids)); scores = logits.clone(); picked = scores[..., seen]; scores[..., seen] = torch.where(picked < 0, picked * penalty, picked / penalty)
@@ -250,7 +252,7 @@ def draw_stages(model, tokenizer, prompt: str, output_dir: str | Path = OUTPUT_D
     logits = next_token_logits(model, tokenizer, prompt)
     stages = staged_distributions(logits, tokenizer.encode(prompt), **settings)
     top_ids = logits.topk(top_n).indices
-    notes = {name: f"0이 아닌 토큰 {int((probs > 0).sum())}개, 엔트로피 {entropy(probs):.2f} 나트, "
+    notes = {name: f"0이 아닌 토큰 {int((probs > 0).sum())}개, 엔트로피 {entropy(probs) + 0.0:.2f} 나트, "
                    f"이 {top_n}개의 확률 합 {float(probs[top_ids].sum()):.2f}" for name, probs in stages.items()}
     shown = ", ".join(f"{k}={v}" for k, v in settings.items())
     return plot_token_distributions(token_labels(tokenizer, top_ids), {n: p[top_ids].tolist() for n, p in stages.items()},
@@ -401,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no_repeat_ngram_size", type=int, default=3, help="다시 나오지 못하게 막을 n-gram 크기")
     parser.add_argument("--temperatures", type=float, nargs="+", default=list(TEMPERATURES), help="비교할 온도들")
     parser.add_argument("--penalties", type=float, nargs="+", default=list(PENALTIES), help="비교할 repetition_penalty 값들")
+    parser.add_argument("--stage_text", default=STAGE_TEXT, help="처리 순서를 단계마다 보여 줄 문맥")
     parser.add_argument("--top_ks", type=int, nargs="+", default=list(TOP_KS), help="스윕할 top_k 값들 (0 = 끔)")
     parser.add_argument("--top_ps", type=float, nargs="+", default=list(TOP_PS), help="스윕할 top_p 값들 (1.0 = 끔)")
     parser.add_argument("--sweep_prompts", nargs="+", default=SWEEP_PROMPTS, help="스윕에서 쓸 프롬프트들")
@@ -460,11 +463,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         show(f"penalty={penalty}", ids)
 
     stage_settings = dict(repetition_penalty=1.2, temperature=0.8, top_k=50, top_p=0.92)
-    stages = staged_distributions(next_token_logits(model, tokenizer, text), tokenizer.encode(text), **stage_settings)
-    print(f"\n### 로짓을 고치는 순서 ({stage_settings}), 문맥 {text!r}")
+    stage_text = args.stage_text
+    stages = staged_distributions(next_token_logits(model, tokenizer, stage_text), tokenizer.encode(stage_text),
+                                  **stage_settings)
+    print(f"\n### 로짓을 고치는 순서 ({stage_settings}), 문맥 {stage_text!r}")
     for name, probs in stages.items():
         top = probs.topk(3)
-        print(f"  {name:>8}: 0이 아닌 토큰 {int((probs > 0).sum()):5d}개, 엔트로피 {entropy(probs):.2f} 나트, 상위 "
+        print(f"  {name:>8}: 0이 아닌 토큰 {int((probs > 0).sum()):5d}개, 엔트로피 {entropy(probs) + 0.0:.2f} 나트, 상위 "
               + ", ".join(f"{token_labels(tokenizer, [i])[0]} {p:.3f}" for i, p in zip(top.indices.tolist(), top.values.tolist())))
 
     preset = recommended_preset()
@@ -508,7 +513,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("\n그림 저장:")
     print(" ", draw_temperature_distributions(model, tokenizer, prompt, args.temperatures, args.output_dir))
     print(" ", draw_repetition(outputs, args.output_dir))
-    print(" ", draw_stages(model, tokenizer, text, args.output_dir, **stage_settings))
+    print(" ", draw_stages(model, tokenizer, stage_text, args.output_dir, **stage_settings))
     print(" ", draw_tradeoff(sweeps, args.output_dir, human))
 
 

@@ -217,4 +217,4 @@ def check_prompt_tokens(num_prompt_tokens: int, max_new_tokens: int, n_positions
     if num_prompt_tokens + max_new_tokens > n_positions:
         room = max(n_positions - max_new_tokens, 0)
         raise ParameterError("prompt", f"프롬프트가 너무 깁니다: 토큰 {num_prompt_tokens}개 + 생성 {max_new_tokens}개가 "
-                                       f"모델의 최대 길이 {n_positions}을(를) 넘습니다 (프롬프트는 토큰 {room}개까지).")
+                                       f"모델의 문맥 길이 {n_positions}을(를) 넘습니다 (프롬프트는 토큰 {room}개까지).")

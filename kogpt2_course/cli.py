@@ -12,10 +12,34 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import unicodedata
 
 
 class UserError(Exception):
     """A mistake on the user's side (a wrong --model, a busy port, a missing file); the message is Korean."""
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of ``text``: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap_columns(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns, broken at spaces (a longer word is split)."""
+    lines, line = [], ""
+    for word in text.split():
+        joined = f"{line} {word}" if line else word
+        if display_width(joined) <= width:
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+        while display_width(word) > width:
+            cut = max(i for i in range(1, len(word) + 1) if display_width(word[:i]) <= width)
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+    return lines + [line] if line else lines or [""]
 
 
 class KoreanHelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -23,6 +47,9 @@ class KoreanHelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.Argumen
 
     def add_usage(self, usage, actions, groups, prefix=None):
         super().add_usage(usage, actions, groups, "사용법: " if prefix is None else prefix)
+
+    def _split_lines(self, text, width):  # argparse counts characters; Hangul takes two columns
+        return wrap_columns(text, width)
 
     def _get_help_string(self, action):
         text = action.help or ""

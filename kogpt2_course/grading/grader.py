@@ -15,10 +15,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from kogpt2_course.cli import UserError, display_width, wrap_columns
 from kogpt2_course.grading.exercises import ROOT, STEP_FILES, list_todos
 
 TESTS_DIR = ROOT / "tests"
@@ -82,30 +82,8 @@ _STEP_W, _TODO_W, _SCORE_W = 6, 7, 8
 _TEXT_COLUMN = _STEP_W + _TODO_W + _SCORE_W
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
-def wrap_columns(text: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width`` terminal columns, broken at spaces (a longer word is split)."""
-    lines, line = [], ""
-    for word in text.split():
-        joined = f"{line} {word}" if line else word
-        if _width(joined) <= width:
-            line = joined
-            continue
-        if line:
-            lines.append(line)
-        while _width(word) > width:
-            cut = max(i for i in range(1, len(word) + 1) if _width(word[:i]) <= width)
-            lines.append(word[:cut])
-            word = word[cut:]
-        line = word
-    return lines + [line] if line else lines or [""]
+    return text + " " * max(0, width - display_width(text))
 
 
 def format_table(results: list[TestResult]) -> str:
@@ -153,7 +131,11 @@ def grade(steps: list[int], course_dir: Path, target: str = "student", timeout_s
 
 def main(args) -> int:
     steps = args.step or sorted(STEP_FILES)
-    results = grade(steps, Path(args.course_dir).resolve(), args.target, args.timeout, args.step_timeout)
+    course_dir = Path(args.course_dir).resolve()
+    if not course_dir.is_dir():
+        raise UserError(f"--course-dir {args.course_dir} : 폴더가 없습니다. 학생 파일(step1_basic_generation.py 등)이 "
+                        f"있는 폴더를 지정하세요.")
+    results = grade(steps, course_dir, args.target, args.timeout, args.step_timeout)
     print(format_table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(gradescope_json(results), ensure_ascii=False, indent=2),

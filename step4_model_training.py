@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, SequentialSampler
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from kogpt2_course.cli import KoreanArgumentParser
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.nlpbook.checkpoints import load_finetuned_model
 from kogpt2_course.nlpbook.generation.dataset import GenerationCollator, GenerationDataset
 from kogpt2_course.nlpbook.generation.task import GenerationTask

@@ -25,7 +25,7 @@ from typing import Sequence
 import torch
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from kogpt2_course.cli import KoreanArgumentParser
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.nlpbook.checkpoints import load_finetuned_model
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 from kogpt2_course.grading.script_runner import run_main

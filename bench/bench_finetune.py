@@ -34,7 +34,7 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast  # noqa: E402
 
-from kogpt2_course.cli import KoreanArgumentParser  # noqa: E402
+from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
 from kogpt2_course.grading.script_runner import run_main  # noqa: E402
 from kogpt2_course.nlpbook.generation.dataset import GenerationCollator, GenerationDataset  # noqa: E402
 from kogpt2_course.nlpbook.generation.task import GenerationTask  # noqa: E402

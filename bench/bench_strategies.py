@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from kogpt2_course.cli import KoreanArgumentParser
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.decoding import generate_ids
 from kogpt2_course.lm.loading import load_model_and_tokenizer

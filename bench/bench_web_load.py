@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kogpt2_course.cli import KoreanArgumentParser  # noqa: E402
+from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
 from kogpt2_course.grading.script_runner import run_main  # noqa: E402
 from kogpt2_course.lm.loading import load_model_and_tokenizer  # noqa: E402
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name  # noqa: E402

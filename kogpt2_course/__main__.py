@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kogpt2_course.cli import KoreanArgumentParser
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.grading.exercises import ROOT, STEP_FILES
 from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.resolution import add_model_argument

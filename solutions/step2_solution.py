@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from kogpt2_course.cli import KoreanArgumentParser
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.plots.distributions import plot_kept_sets, plot_metric_bars
 from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
 from kogpt2_course.lm.loading import load_model_and_tokenizer

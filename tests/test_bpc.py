@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kogpt2_course import __main__ as cli
-from kogpt2_course.cli import UserError
+from kogpt2_course.cli.arguments import UserError
 from kogpt2_course.lm.bpc import _segments, evaluate_bpc, read_documents
 
 DOCS = ["정말 재미있는 영화였어요!", "배우들 연기가 너무 어색해서 몰입이 안 됐다",

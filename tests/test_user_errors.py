@@ -21,7 +21,7 @@ import pytest
 
 from conftest import load_step_module
 from kogpt2_course.__main__ import main as course_main
-from kogpt2_course.cli import UserError, display_width
+from kogpt2_course.cli.arguments import UserError, display_width
 from kogpt2_course.grading import grader, plugin
 from kogpt2_course.grading.exercises import list_todos
 from kogpt2_course.grading.script_runner import run_main

@@ -32,7 +32,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, HfArgumentParser, PreTrainedTokenizerFast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kogpt2_course.cli import KoreanArgumentParser, UserError  # noqa: E402
+from kogpt2_course.cli.arguments import KoreanArgumentParser, UserError  # noqa: E402
 from kogpt2_course.grading.script_runner import run_main  # noqa: E402
 from kogpt2_course.lm.special_tokens import EOS_TOKEN, SPECIAL_TOKENS_IN_ID_ORDER, TOKENIZER_KWARGS  # noqa: E402
 

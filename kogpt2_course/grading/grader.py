@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kogpt2_course.cli import UserError, display_width, wrap_columns
+from kogpt2_course.cli.arguments import UserError, display_width, wrap_columns
 from kogpt2_course.grading.exercises import ROOT, STEP_FILES, list_todos
 
 TESTS_DIR = ROOT / "tests"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Callable, Sequence
 
-from kogpt2_course.cli import UserError
+from kogpt2_course.cli.arguments import UserError
 
 
 def in_notebook() -> bool:

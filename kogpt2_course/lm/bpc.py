@@ -108,7 +108,7 @@ def read_documents(path: str | Path, limit: int = 0) -> list[str]:
 
 
 def main(args) -> int:
-    from kogpt2_course.cli import UserError
+    from kogpt2_course.cli.arguments import UserError
     from kogpt2_course.lm.loading import load_model_and_tokenizer
     from kogpt2_course.lm.resolution import resolve_model_name
 

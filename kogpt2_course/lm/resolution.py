@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from kogpt2_course.cli import UserError
+from kogpt2_course.cli.arguments import UserError
 
 HUB_MODEL_NAME = "skt/kogpt2-base-v2"
 BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "kogpt2-tiny"

@@ -17,7 +17,7 @@ import socket
 import sys
 import threading
 
-from kogpt2_course.cli import UserError
+from kogpt2_course.cli.arguments import UserError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9001

@@ -18,7 +18,6 @@
 # %%
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +25,7 @@ import torch
 
 from transformers import TopKLogitsWarper, TopPLogitsWarper
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.plots.distributions import plot_metric_bars, plot_token_distributions, plot_tradeoff
 from kogpt2_course.lm.bpc import evaluate_bpc, read_documents
 from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
@@ -331,7 +331,7 @@ def preset_samples(model, tokenizer, prompt: str, max_new_tokens: int = 30, seed
 
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Step 3: 온도, 반복 억제, 처리 순서, 스윕, 프리셋")
+    parser = KoreanArgumentParser(description="Step 3: 온도, 반복 억제, 처리 순서, 스윕, 프리셋")
     add_model_argument(parser)
     parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="생성을 시작할 프롬프트")
     parser.add_argument("--max_new_tokens", type=int, default=30, help="새로 만들 토큰 수 (최대)")

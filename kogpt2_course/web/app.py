@@ -5,6 +5,9 @@
 
 주소: ``GET /``(한국어 페이지), ``GET /health``, ``POST /api``(생성),
 ``POST /api/next-tokens``(다음 토큰 후보 상위 k개 — 모델의 원래 확률, ``next_token_fn``을 줄 때).
+``GET /fonts/NanumGothicLight.ttf``(한글 웹 글꼴 — 한국어 시스템 글꼴이 없는 PC에서도 페이지가 보이도록:
+koreanize-matplotlib이 설치하는 NanumGothic Light 원본, SIL OFL 1.1, 라이선스는 ``static/fonts/NanumGothic-OFL.txt``.
+Regular는 빈 TSI3 테이블 때문에 Chrome의 글꼴 검사에서 거부되고, 고치려면 OFL에 따라 새 이름이 필요합니다).
 
 안전: 모든 항목을 검사하고(:mod:`kogpt2_course.web.params`) 잘못된 입력에는 항목 이름을 담은 한국어 JSON 400으로
 답합니다. 본문 크기에 상한이 있고, 오류에 스택 트레이스를 담지 않습니다. 생성은 잠금으로 한 번에 하나씩, 길이가 정해진
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -20,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from kogpt2_course.web.params import (BODY_FIELD, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_NEW_TOKENS_CAP,
@@ -33,6 +37,8 @@ STATIC_DIR = ROOT / "static"
 DEFAULT_MAX_WAITING = 32       # a class of about thirty students pressing the button at once
 DEFAULT_WAIT_TIMEOUT_S = 60.0  # how long a request may wait for its turn before a 503
 MAX_CANDIDATES = 20
+HANGUL_FONT_FILE = "NanumGothicLight.ttf"
+FONT_MAX_AGE_S = 7 * 24 * 3600  # browsers download the 1.5 MB font once a week at most
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +88,15 @@ class GenerationGate:
             self._slots.release()
 
 
+def hangul_font_dir() -> Path | None:
+    """The folder holding koreanize-matplotlib's NanumGothic TTFs, or None (package missing: system fonts only)."""
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "fonts"
+    return folder if (folder / HANGUL_FONT_FILE).is_file() else None
+
+
 def error_response(message: str, status: int, field: str | None = None):
     response = jsonify({"ok": False, "error": message, "field": field})
     response.status_code = status
@@ -110,6 +125,7 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
     app.json.sort_keys = False
     gate = GenerationGate(max_waiting, wait_timeout_s)
     specs = param_specs(max_new_tokens_cap)
+    font_dir = hangul_font_dir()
     app.extensions["generation_gate"] = gate
 
     def read_json():
@@ -164,6 +180,12 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
         return render_template("index.html", specs=[s.as_dict() for s in specs], presets=PRESETS,
                                model_name=Path(model_name).name or model_name, device=device, notice=notice,
                                max_prompt_chars=max_prompt_chars, candidates=next_token_fn is not None)
+
+    @app.get(f"/fonts/{HANGUL_FONT_FILE}")
+    def hangul_font():
+        if font_dir is None:
+            return error_response("한글 웹 글꼴이 없습니다 (koreanize-matplotlib를 설치하세요).", 404)
+        return send_from_directory(font_dir, HANGUL_FONT_FILE, mimetype="font/ttf", max_age=FONT_MAX_AGE_S)
 
     @app.get("/health")
     def health():

@@ -155,9 +155,9 @@ def test_main_runs_without_changing_the_model_config(step, fresh_model, tiny_tok
 
     for name in ("plot_token_distributions", "plot_metric_bars", "plot_tradeoff"):
         monkeypatch.setattr(step, name, fake_plot)
-    step.main(["--model", "bundled", "--max_new_tokens", "6", "--temperatures", "1.0", "--penalties", "1.2",
+    step.main(["--model", "bundled", "--max_new_tokens", "4", "--temperatures", "1.0", "--penalties", "1.2",
                "--top_ks", "5", "--top_ps", "0.9", "--sweep_prompts", "이 영화", "--sweep_samples", "2",
-               "--sweep_tokens", "4", "--output_dir", str(tmp_path)])
+               "--sweep_tokens", "3", "--output_dir", str(tmp_path)])
     assert_config_untouched(fresh_model, before)
     assert sorted(drawn) == sorted(["step3_temperature.png", "step3_repetition.png", "step3_stages.png",
                                     "step3_tradeoff.png"])

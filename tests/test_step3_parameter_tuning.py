@@ -8,6 +8,7 @@ from transformers.generation.logits_process import TemperatureLogitsWarper
 
 from generation_reference import make_reference
 from kogpt2_course.lm.decoding import generate_ids
+from kogpt2_course.lm.scoring import continuation_log_probs, continuations, distinct_n, mean_log_prob
 
 STEP = 3
 PROMPTS = ["이 영화", "배우들 연기가"]
@@ -168,24 +169,17 @@ def preset_samples(preset, model, scorer, tokenizer):
                                  **preset)
         except ValueError:  # e.g. beam search with fewer beams than samples: one sample per seed
             batch = torch.cat([reference_seeded(model, tokenizer, prompt, seed, preset) for seed in range(PRESET_SAMPLES)])
+        samples += continuations(batch, prompt_length)
         for number, ids in enumerate(batch.tolist()):
-            samples.append(ids[prompt_length:])
             if repeated_ngrams(ids, 3):
                 repeated[(prompt, number)] = sorted(repeated_ngrams(ids, 3))
-        with torch.no_grad():
-            scores = scorer(batch).logits[:, prompt_length - 1:-1].log_softmax(-1)
-        log_probs.append(scores.gather(-1, batch[:, prompt_length:, None]))
-    return samples, repeated, float(torch.cat([lp.flatten() for lp in log_probs]).mean())
+        log_probs.append(continuation_log_probs(scorer, batch, prompt_length)[0].flatten())
+    return samples, repeated, mean_log_prob(torch.cat(log_probs))
 
 
 def reference_seeded(model, tokenizer, prompt, seed, preset):
     torch.manual_seed(seed)
     return generate_ids(model, tokenizer, prompt, PRESET_NEW_TOKENS, **preset)
-
-
-def distinct_2(samples):
-    grams = [tuple(s[i:i + 2]) for s in samples for i in range(len(s) - 1)]
-    return len(set(grams)) / max(1, len(grams))
 
 
 @pytest.mark.todo("3-7", points=2)
@@ -200,7 +194,7 @@ def test_recommended_preset_effect(step, full_length_model, tiny_model, tiny_tok
     except (TypeError, ValueError) as error:
         pytest.fail(f"model.generate가 이 설정을 받지 못했습니다: {type(error).__name__}: {str(error)[:150]}")
     runs = len(PROMPTS) * PRESET_SAMPLES
-    diversity = distinct_2(samples)
+    diversity = distinct_n(samples, 2)
     assert diversity >= MIN_DISTINCT_2, (
         f"{runs}번 샘플링한 글이 서로 너무 비슷합니다 (distinct-2 {diversity:.2f} < {MIN_DISTINCT_2}) — "
         f"샘플링(do_sample=True)을 켜고 온도를 너무 낮추지 마세요")

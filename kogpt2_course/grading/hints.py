@@ -17,13 +17,14 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from kogpt2_course.cli.arguments import UserError
 from kogpt2_course.grading.exercises import STEP_FILES, Todo, all_todos
 
 STATE_FILE = ".kogpt2_hints.json"
 TODO_ID = re.compile(r"^\d+-\d+$")
 
 
-class HintError(ValueError):
+class HintError(UserError):
     """A user mistake (unknown TODO, bad level) with a Korean message."""
 
 

@@ -61,6 +61,7 @@ MESSAGE_EXPLANATIONS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"CUDA|Torch not compiled with CUDA"),
      "이 컴퓨터에서는 CUDA(GPU)를 쓸 수 없습니다 — GPU가 있을 때만 cuda를 고르세요"),
 ]
+MAX_REASON_CHARS = 1000
 
 
 def pytest_addoption(parser):
@@ -85,7 +86,9 @@ def _reason(report) -> str:
     first = re.sub(r"^(Failed|E)\s*:?\s*", "", first)
     first = first.replace("NotImplementedError: ", "")
     first = re.sub(r"^AssertionError: ", "", first)
-    return first[:300]
+    if len(first) > MAX_REASON_CHARS:  # only huge reprs; the grader wraps long reasons, it never cuts them
+        first = first[:MAX_REASON_CHARS].rsplit(" ", 1)[0] + " …"
+    return first
 
 
 def _blamed_todo(path: Path, lineno: int) -> str | None:

@@ -39,8 +39,12 @@ class GenerationTask(L.LightningModule):
     def on_fit_start(self):
         self.model.train()  # from_pretrained returns the model in eval mode (dropout off)
 
+    def optimizer_parameters(self):
+        """What AdamW optimizes: every parameter here; a subclass may return parameter groups instead."""
+        return self.parameters()
+
     def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.args.learning_rate,
+        optimizer = torch.optim.AdamW(self.optimizer_parameters(), lr=self.args.learning_rate,
                                       weight_decay=getattr(self.args, "weight_decay", 0.0))
         total_steps = max(1, int(self.trainer.estimated_stepping_batches))
         warmup_steps = int(getattr(self.args, "warmup_ratio", 0.0) * total_steps)

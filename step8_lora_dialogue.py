@@ -113,8 +113,8 @@ def lora_targets(model) -> tuple[list[str], bool]:
 
 def build_lora_model(model, rank: int, alpha: float, dropout: float):
     """model에 LoRA 어댑터를 붙인 peft 모델을 돌려주고, 학습할 파라미터 수를 한 줄로 출력합니다."""
-    # TODO 8-4: lora_targets(model)로 고른 층에 랭크 rank, 배율 alpha, 드롭아웃 dropout인 LoRA 설정을 만들어(인과 언어 모델 과제) 모델에 붙이고, 학습할 파라미터 수를 출력하세요 (peft 문서 'LoRA' 빠른 시작)
-    raise NotImplementedError("TODO 8-4 미완성: lora_targets(model)로 고른 층에 랭크 rank, 배율 alpha, 드롭아웃 dropout인 LoRA 설정을 만들어(인과 언어 모델 과제) 모델에 붙이고, 학습할 파라미터 수를 출력하세요 (peft 문서 'LoRA' 빠른 시작)")
+    # TODO 8-4: lora_targets가 고른 층에 랭크 rank, 배율 alpha, 드롭아웃 dropout인 LoRA 설정을 만들어(인과 언어 모델 과제) 모델에 붙이고, 학습할 파라미터 수를 출력하세요 (peft 문서 'LoRA' 빠른 시작)
+    raise NotImplementedError("TODO 8-4 미완성: lora_targets가 고른 층에 랭크 rank, 배율 alpha, 드롭아웃 dropout인 LoRA 설정을 만들어(인과 언어 모델 과제) 모델에 붙이고, 학습할 파라미터 수를 출력하세요 (peft 문서 'LoRA' 빠른 시작)")
     return peft_model
 
 
@@ -302,7 +302,8 @@ def train_main(cli: argparse.Namespace) -> None:
     def on_epoch_end(epoch: int, val_loss: float | None) -> None:
         path, answer = save_adapter_and_sample(model, tokenizer, epoch, cli, sample)
         size = sum(f.stat().st_size for f in Path(path).glob("*.safetensors"))
-        print(f"\n[에폭 {epoch}] 검증 손실 {val_loss:.3f} | 어댑터 저장: {path} ({size / 1024:.0f} KB) | "
+        loss = "-" if val_loss is None else f"{val_loss:.3f}"
+        print(f"\n[에폭 {epoch}] 검증 손실 {loss} | 어댑터 저장: {path} ({size / 1024:.0f} KB) | "
               f"검증 대화 (감정 {sample.emotion}):")
         show_dialogue(sample, answer)
 

@@ -56,9 +56,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--val_examples", type=int, default=120, help="그 대화들에서 쓸 검증 예제 수")
     parser.add_argument("--control_examples", type=int, default=60, help="감정 단어 효과를 잴 Chatbot 검증 예제 수")
     parser.add_argument("--epochs", type=int, default=2, help="에폭 수 (모든 방법이 같은 스텝 수)")
-    parser.add_argument("--ranks", type=int, nargs="+", default=[2, 8, 32], help="비교할 LoRA 랭크들")
+    parser.add_argument("--ranks", type=int, nargs="*", default=[2, 8, 32], help="비교할 LoRA 랭크들")
     parser.add_argument("--lora_lr", type=float, default=3e-3, help="LoRA 학습률 (Step 8의 번들 모델 기본값)")
-    parser.add_argument("--full_lr", type=float, default=1e-3, help="전체 미세 조정 학습률 (Step 4의 번들 모델 기본값)")
+    parser.add_argument("--full_lrs", type=float, nargs="*", default=[1e-3],
+                        help="전체 미세 조정 학습률들 (1e-3 = Step 4의 번들 모델 기본값; 여럿이면 각각 한 줄)")
     parser.add_argument("--threads", type=int, default=1, help="변형마다 쓸 torch 스레드 수")
     parser.add_argument("--seed", type=int, default=7, help="난수 시드 (데이터 섞기와 학습)")
     return parser.parse_args(argv)
@@ -106,7 +107,7 @@ def reset_peak() -> bool:
         return False
 
 
-def run_variant(name: str, rank: int | None, cli) -> dict:
+def run_variant(name: str, rank: int | None, learning_rate: float, cli) -> dict:
     """One variant in this (child) process: train, measure, return the table row."""
     import logging
 
@@ -125,7 +126,7 @@ def run_variant(name: str, rank: int | None, cli) -> dict:
     train, val, (control, swapped), samples = build_data(cli, tokenizer, step)
     step_cli = step.parse_args(["--max_new_tokens", "30"])
     args = LoraTrainArguments(pretrained_model_name=model_name, downstream_model_dir=tempfile.mkdtemp(),
-                              learning_rate=cli.full_lr if rank is None else cli.lora_lr, epochs=cli.epochs,
+                              learning_rate=learning_rate, epochs=cli.epochs,
                               lora_rank=rank or 0, seed=cli.seed)
     total = sum(p.numel() for p in model.parameters())
     if rank is not None:
@@ -173,9 +174,9 @@ def run_variant(name: str, rank: int | None, cli) -> dict:
                 samples=[e.history[-1].text for e in samples], memory="CUDA" if cuda else "RSS")
 
 
-def child(name, rank, cli, queue):
+def child(name, rank, learning_rate, cli, queue):
     try:
-        queue.put(run_variant(name, rank, cli))
+        queue.put(run_variant(name, rank, learning_rate, cli))
     except BaseException as exc:  # report it in the table instead of hanging the parent
         queue.put(dict(name=name, error=f"{type(exc).__name__}: {exc}"))
 
@@ -189,12 +190,13 @@ def main(argv=None) -> int:
     if not (Path(cli.data_dir) / "xpersona_ko" / "valid.json").exists():
         print(f"[건너뜀] {cli.data_dir}/xpersona_ko/valid.json 이 없습니다 (../shared/data가 있는 곳에서 실행하세요)")
         return 0
-    variants = [("전체 미세 조정", None)] + [(f"LoRA r={r}", r) for r in cli.ranks]
+    variants = ([(f"전체 미세 조정 (학습률 {lr:g})", None, lr) for lr in cli.full_lrs]
+                + [(f"LoRA r={r} (학습률 {cli.lora_lr:g})", r, cli.lora_lr) for r in cli.ranks])
     context = multiprocessing.get_context("spawn")
     rows = []
-    for name, rank in variants:
+    for name, rank, learning_rate in variants:
         queue = context.Queue()
-        process = context.Process(target=child, args=(name, rank, cli, queue))
+        process = context.Process(target=child, args=(name, rank, learning_rate, cli, queue))
         started = time.perf_counter()
         process.start()
         row = queue.get()
@@ -222,7 +224,7 @@ def main(argv=None) -> int:
         for i, text in enumerate(ok[0]["samples"]):
             print(f"\n사람: {text}")
             for r in ok:
-                print(f"  {r['name']:<10} → {r['replies'][i]}")
+                print(f"  {r['name']} → {r['replies'][i]}")
     return 0 if len(ok) == len(rows) else 1
 
 

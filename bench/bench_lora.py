@@ -44,10 +44,10 @@ SWAP = {"슬픔": "기쁨", "기쁨": "슬픔"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from kogpt2_course.cli.arguments import KoreanArgumentParser
     from kogpt2_course.lm.resolution import add_model_argument
 
-    parser = argparse.ArgumentParser(description="Step 8 벤치마크: LoRA vs 전체 미세 조정, LoRA 랭크별",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = KoreanArgumentParser(description="Step 8 벤치마크: LoRA vs 전체 미세 조정, LoRA 랭크별")
     add_model_argument(parser, default="bundled")
     parser.add_argument("--data_dir", default=str(DATA), help="xpersona_ko/, chatbot/ 이 있는 폴더")
     parser.add_argument("--train_examples", type=int, default=240, help="XPersona 학습 예제 수 (앞의 대화들에서)")
@@ -117,12 +117,11 @@ def run_variant(name: str, rank: int | None, learning_rate: float, cli) -> dict:
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no "GPU available" lines per variant
     from kogpt2_course.lora.training import LoraTrainArguments, fit_dialogue_model, load_causal_lm, validation_loss
-    from kogpt2_course.lm.resolution import resolve_model_name
     from solutions import step8_solution as step
 
     torch.set_num_threads(cli.threads)
     L.seed_everything(cli.seed, verbose=False)
-    model_name = resolve_model_name(cli.model, verbose=False)
+    model_name = cli.model_name
     model, tokenizer = load_causal_lm(model_name)
     train, val, (control, swapped), samples = build_data(cli, tokenizer, step)
     step_cli = step.parse_args(["--max_new_tokens", "30"])
@@ -187,7 +186,10 @@ def megabytes(n: float) -> str:
 
 
 def main(argv=None) -> int:
+    from kogpt2_course.lm.resolution import resolve_model_name
+
     cli = parse_args(argv)
+    cli.model_name = resolve_model_name(cli.model)  # a wrong --model fails here, in seconds, not in every child
     if not (Path(cli.data_dir) / "xpersona_ko" / "valid.json").exists():
         print(f"[건너뜀] {cli.data_dir}/xpersona_ko/valid.json 이 없습니다 (../shared/data가 있는 곳에서 실행하세요)")
         return 0
@@ -230,4 +232,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kogpt2_course.grading.script_runner import run_main
+
+    run_main(main)

@@ -23,7 +23,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -33,6 +32,7 @@ from peft import LoraConfig, get_peft_model
 from torch import nn
 from transformers.pytorch_utils import Conv1D
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser, UserError
 from kogpt2_course.lora.chat import chat_loop, generate_reply, scripted_input
 from kogpt2_course.lora.data import (EMOTION_CLASSES, SYSTEM, USER, DialogueDataError, DialogueExample,
                                          dialogue_examples)
@@ -237,9 +237,7 @@ def before_after(peft_model, tokenizer, example: DialogueExample, cli) -> tuple[
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = LoraTrainArguments()
     help_of = {name: f.metadata["help"] for name, f in LoraTrainArguments.__dataclass_fields__.items()}
-    formatter = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(description="Step 8: LoRA로 공감하는 여러 턴 챗봇 학습 (chat: 학습한 어댑터와 대화)",
-                                     formatter_class=formatter)
+    parser = KoreanArgumentParser(description="Step 8: LoRA로 공감하는 여러 턴 챗봇 학습 (chat: 학습한 어댑터와 대화)")
     add_model_argument(parser)
     parser.add_argument("--train_file", default=str(SAMPLE_TRAIN), help="학습 데이터 (AI Hub 감성 대화 JSON 형식)")
     parser.add_argument("--val_file", default=str(SAMPLE_VALID), help="검증 데이터 (같은 형식)")
@@ -267,7 +265,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                              "행렬은 스레드를 나눠 얻는 것이 적고, 다른 프로그램과 CPU를 나눠 쓸 때는 여러 스레드가 "
                              "서로 기다리느라 몇십 배 느려질 수 있습니다")
     sub = parser.add_subparsers(dest="command", metavar="{chat}", help="chat: 저장한 어댑터를 불러 대화 (생략하면 학습)")
-    chat_parser = sub.add_parser("chat", formatter_class=formatter, help="저장한 어댑터를 불러 대화합니다",
+    chat_parser = sub.add_parser("chat", help="저장한 어댑터를 불러 대화합니다",
                                  description="base 모델 + LoRA 어댑터와 대화합니다. 빈 줄, quit, Ctrl+D로 끝냅니다.")
     chat_parser.add_argument("--adapter", default=None,
                              help="어댑터 폴더 (생략하면 --output_dir에서 가장 최근에 저장한 것)")
@@ -383,7 +381,7 @@ def train_main(cli: argparse.Namespace) -> None:
 def chat_main(cli: argparse.Namespace) -> None:
     adapter = cli.adapter or latest_adapter(cli.output_dir)
     if adapter is None:
-        raise FileNotFoundError(f"{cli.output_dir}에 저장된 어댑터가 없습니다 — 먼저 학습하세요: python step8_lora_dialogue.py")
+        raise UserError(f"{cli.output_dir}에 저장된 어댑터가 없습니다 — 먼저 학습하세요: python step8_lora_dialogue.py")
     model, tokenizer = load_adapter_model(adapter, resolve_model_name(cli.model) if cli.model else None)
     set_torch_threads(cli.torch_threads, model.get_base_model().name_or_path)
     print(f"[어댑터] {adapter}")
@@ -395,11 +393,7 @@ def chat_main(cli: argparse.Namespace) -> None:
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
     cli = parse_args(argv)
-    try:
-        chat_main(cli) if cli.command == "chat" else train_main(cli)
-    except (DialogueDataError, FileNotFoundError) as exc:
-        print(f"[오류] {exc}", file=sys.stderr)
-        sys.exit(2)
+    chat_main(cli) if cli.command == "chat" else train_main(cli)  # 데이터·어댑터 문제(UserError)는 run_main이 한 줄로 알립니다
 
 
 if __name__ == "__main__":

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kogpt2_course.cli.arguments import UserError
+
 USER, SYSTEM = "usr", "sys"
 
 # AI Hub 감성 대화 말뭉치: emotion codes E10..E69, the tens digit is the major class.
 EMOTION_CLASSES = ("분노", "슬픔", "불안", "상처", "당황", "기쁨")
 
 
-class DialogueDataError(ValueError):
-    """A data file that cannot be read at all (missing, not JSON/CSV, wrong top-level shape)."""
+class DialogueDataError(UserError):
+    """A data file that cannot be read at all (missing, not JSON/CSV, wrong top-level shape): a Korean message."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kogpt2_course.lora.data import DialogueExample
+from kogpt2_course.lora.data import DialogueDataError, DialogueExample
 
 RESPONSE_SHARE = 0.75  # the response may use at most this share of max_length
 
@@ -37,7 +37,8 @@ def fit_prompt_ids(history, emotion, tokenizer, format_prompt, budget: int) -> l
         return prompt_token_ids(tokenizer, format_prompt([replace(last, text=last.text[n_chars:])], emotion))
 
     if len(ids_without(len(last.text))) > budget:
-        raise ValueError(f"최대 길이 {budget}토큰에는 빈 발화의 프롬프트도 들어가지 않습니다 — --max_length를 늘리세요")
+        raise DialogueDataError(f"프롬프트에 남은 {budget}토큰에는 빈 발화의 프롬프트도 들어가지 않습니다 — "
+                                f"--max_length를 늘리거나 --max_new_tokens를 줄이세요")
     low, high = 0, len(last.text)  # the smallest cut that fits: ids_without(high) always fits
     while low < high:
         middle = (low + high) // 2

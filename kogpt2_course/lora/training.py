@@ -17,6 +17,8 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, PreTrainedTokenizerFast
 
+from kogpt2_course.cli.arguments import UserError
+from kogpt2_course.lm.resolution import check_model
 from kogpt2_course.lm.special_tokens import SPECIAL_TOKENS_IN_ID_ORDER, TOKENIZER_KWARGS
 from kogpt2_course.nlpbook.generation.arguments import GenerationTrainArguments, _f
 from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX
@@ -128,8 +130,11 @@ def load_adapter_model(adapter_dir, model_name: str | None = None):
 
     adapter_dir = Path(adapter_dir)
     if not (adapter_dir / "adapter_config.json").is_file():
-        raise FileNotFoundError(f"LoRA 어댑터가 없습니다: {adapter_dir} (adapter_config.json이 있는 폴더를 주세요)")
-    base_name = model_name or PeftConfig.from_pretrained(str(adapter_dir)).base_model_name_or_path
+        raise UserError(f"LoRA 어댑터가 없습니다: {adapter_dir} (adapter_config.json이 있는 폴더를 주세요)")
+    base_name = model_name
+    if base_name is None:
+        base_name = PeftConfig.from_pretrained(str(adapter_dir)).base_model_name_or_path
+        check_model(base_name, f"어댑터({adapter_dir})가 기억하는 base 모델")
     base, tokenizer = load_causal_lm(base_name)
     return PeftModel.from_pretrained(base, str(adapter_dir)).eval(), tokenizer
 

@@ -16,7 +16,8 @@ Per variant:
 3. peak memory during training above the memory held after loading (``VmHWM - VmRSS`` from /proc, the
    high-water mark reset before training; ``resource.getrusage`` where /proc is missing; CUDA peak on a GPU),
    and the theoretical gradients + AdamW state (3 × 4 bytes per trainable parameter);
-4. seconds per epoch of training (validation excluded);
+4. seconds per epoch of training (validation excluded), wall clock and the process's CPU time (with one torch
+   thread the CPU time is what an idle machine would take, even when other jobs share the cores);
 5. validation loss per response token on held-out dialogues, before -> after;
 6. control word: loss of held-out chatbot replies with the swapped emotion word minus with the right one
    (> 0: the model uses the word);
@@ -140,13 +141,14 @@ def run_variant(name: str, rank: int | None, learning_rate: float, cli) -> dict:
 
     class EpochTimer(L.Callback):
         def __init__(self):
-            self.seconds = []
+            self.seconds, self.cpu_seconds = [], []
 
         def on_train_epoch_start(self, trainer, pl_module):
-            self.start = time.perf_counter()
+            self.start, self.cpu_start = time.perf_counter(), time.process_time()
 
         def on_validation_epoch_start(self, trainer, pl_module):  # validation closes each training epoch
             self.seconds.append(time.perf_counter() - self.start)
+            self.cpu_seconds.append(time.process_time() - self.cpu_start)
 
     timer = EpochTimer()
     cuda = torch.cuda.is_available()
@@ -169,7 +171,7 @@ def run_variant(name: str, rank: int | None, learning_rate: float, cli) -> dict:
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     replies = [step.reply(model, tokenizer, e.history, e.emotion, step_cli) for e in samples]
     return dict(name=name, trainable=trainable, share=trainable / total, size=size, peak=peak,
-                optimizer=3 * 4 * trainable, seconds=timer.seconds, before=before, after=after,
+                optimizer=3 * 4 * trainable, seconds=timer.seconds, cpu_seconds=timer.cpu_seconds, before=before, after=after,
                 control=control_gap, replies=replies, steps=len(train) * cli.epochs,
                 samples=[e.history[-1].text for e in samples], memory="CUDA" if cuda else "RSS")
 
@@ -212,15 +214,16 @@ def main(argv=None) -> int:
         print(f"\n모델 {cli.model}, 학습 예제 {first['steps'] // cli.epochs}개 × {cli.epochs} 에폭 = {first['steps']} 스텝 "
               f"(배치 1), torch 스레드 {cli.threads}, 메모리: {first['memory']}")
     print("\n| 방법 | 학습 파라미터 | 비율 | 체크포인트 | 학습 중 최대 메모리 증가 | 그래디언트+AdamW(이론) "
-          "| 초/에폭 | 검증 손실 전→후 | 감정 단어 효과 |")
+          "| 초/에폭 (CPU 시간) | 검증 손실 전→후 | 감정 단어 효과 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if "error" in r:
             print(f"| {r['name']} | 실패: {r['error'][:80]} |||||||")
             continue
         seconds = sum(r["seconds"]) / max(1, len(r["seconds"]))
+        cpu_seconds = sum(r["cpu_seconds"]) / max(1, len(r["cpu_seconds"]))
         print(f"| {r['name']} | {r['trainable']:,} | {100 * r['share']:.2f}% | {megabytes(r['size'])} | "
-              f"{megabytes(r['peak'])} | {megabytes(r['optimizer'])} | {seconds:.1f} | "
+              f"{megabytes(r['peak'])} | {megabytes(r['optimizer'])} | {seconds:.1f} ({cpu_seconds:.1f}) | "
               f"{r['before']:.3f} → {r['after']:.3f} | {r['control']:+.3f} |")
     if ok:
         print("\n검증 대화의 마지막 사람 발화와 각 방법의 답 (그리디):")

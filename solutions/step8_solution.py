@@ -66,7 +66,10 @@ DEMO_CHAT = ["요즘 회사 일이 너무 많아서 지쳐.", "주말에도 쉬�
 
 # %%
 def format_prompt(history: Sequence, emotion: str | None) -> str:
-    """대화 기록(Turn들, 마지막은 사람의 발화)과 감정(없으면 None)으로 프롬프트 문자열을 만듭니다."""
+    """대화 기록과 감정(없으면 None)으로 프롬프트 문자열을 만듭니다.
+
+    history: Turn(speaker, text)의 목록, 마지막은 사람의 발화. speaker는 USER("usr", 사람) 또는 SYSTEM("sys", 시스템).
+    """
     # BEGIN TODO 8-1: 감정 단어(있으면)를 맨 앞에 두고, 발화마다 말한 사람의 화자 토큰(사람 USER_TOKEN, 시스템 SYSTEM_TOKEN)을 앞에 붙여 이어 쓴 뒤, 모델이 답할 차례라는 표시로 SYSTEM_TOKEN을 끝에 붙인 문자열을 만드세요 (안내서 'Step 8 > 프롬프트 형식')
     # HINT 2: 발화 turn의 turn.speaker가 USER("usr")면 USER_TOKEN, SYSTEM("sys")이면 SYSTEM_TOKEN을 turn.text 앞에 붙이고 "".join(...)으로 잇습니다. emotion이 None이면 앞부분은 빈 문자열입니다
     # HINT 3: prompt = (emotion or "") + "".join((USER_TOKEN if t.speaker == USER else SYSTEM_TOKEN) + t.text for t in history) + SYSTEM_TOKEN

@@ -390,7 +390,7 @@ class TrainingRun:
     tokenizer: object
     model_name: str
     state: TrainState
-    stopped: bool
+    stopped: str | None  # None: 끝까지 학습, "interrupt": Ctrl+C, "max_steps": --max_steps에 닿음
     resumed_at: int | None
     last_checkpoint: Path | None
 
@@ -415,20 +415,24 @@ def resume_checkpoint(cli: argparse.Namespace) -> dict | None:
     return checkpoint
 
 
+def read_style_data(cli: argparse.Namespace):
+    return read_style_csv(cli.data_file_path, cli.text_column, cli.condition_column,
+                          on_bad_row="raise" if cli.bad_rows == "error" else "skip")
+
+
 def default_learning_rate(model_name: str) -> float:
     return BUNDLED_LEARNING_RATE if Path(model_name).resolve() == BUNDLED_MODEL_DIR.resolve() else HUB_LEARNING_RATE
 
 
 def run_train(cli: argparse.Namespace, checkpoint: dict | None = None, model_name: str | None = None) -> TrainingRun:
+    data = read_style_data(cli)  # 잘못된 파일이면 모델을 불러오기 전에 바로 알려 줍니다
+    print(data.summary())
     if checkpoint is None and model_name is None:
         checkpoint = resume_checkpoint(cli)
     model_name = model_name or checkpoint_model_name(cli.model, checkpoint)
     device = pick_device(cli.device)
     model, tokenizer = load_model_and_tokenizer(model_name)
     model.to(device)
-    data = read_style_csv(cli.data_file_path, cli.text_column, cli.condition_column,
-                          on_bad_row="raise" if cli.bad_rows == "error" else "skip")
-    print(data.summary())
     dataset = encode_rows(data, tokenizer, cli.max_seq_length)
     batches_per_epoch = math.ceil(len(dataset) / cli.batch_size)
     total_steps = cli.epoch * batches_per_epoch
@@ -462,13 +466,16 @@ def run_train(cli: argparse.Namespace, checkpoint: dict | None = None, model_nam
         tqdm.write(f"[체크포인트] {saved[-1]} (스텝 {current.step})")
 
     if state.epoch >= cli.epoch or (cli.max_steps and state.step >= cli.max_steps):
-        print(f"[학습] 이미 스텝 {state.step}(에폭 {state.epoch})까지 학습했습니다. 더 하려면 --epoch을 늘리세요.")
-        stopped = False
+        more = "--max_steps를 늘리거나 빼세요" if state.epoch < cli.epoch else "--epoch을 늘리세요"
+        print(f"[학습] 이미 스텝 {state.step}(에폭 {state.epoch})까지 학습했습니다. 더 하려면 {more}.")
+        stopped = None
     else:
         stopped = train_loop(model, tokenizer, dataset, optimizer, scheduler, state, cli, save)
     model.eval()
-    if stopped:
-        print(f"[멈춤] 스텝 {state.step}에서 멈췄습니다. 같은 명령을 다시 실행하면 그 자리에서 이어서 학습합니다.")
+    if stopped == "interrupt":
+        print(f"[멈춤] Ctrl+C: 스텝 {state.step}에서 멈췄습니다. 같은 명령을 다시 실행하면 그 자리에서 이어서 학습합니다.")
+    elif stopped == "max_steps":
+        print(f"[멈춤] --max_steps {cli.max_steps}에서 멈췄습니다. --max_steps를 늘리거나 빼고 다시 실행하면 이어서 학습합니다.")
     else:
         print(f"[학습 완료] 스텝 {state.step}, 에폭 {state.epoch}. 체크포인트 폴더: {cli.save_path}")
     return TrainingRun(model, tokenizer, model_name, state, stopped, resumed_at, saved[-1] if saved else None)
@@ -493,8 +500,8 @@ def decide_bf16(mode: str, model, dataset, tokenizer, cli, device) -> bool:
     return use_bf16
 
 
-def train_loop(model, tokenizer, dataset, optimizer, scheduler, state: TrainState, cli, save) -> bool:
-    """state의 위치부터 cli.epoch 에폭까지 학습합니다. 도중에 멈췄으면(Ctrl+C, --max_steps) True."""
+def train_loop(model, tokenizer, dataset, optimizer, scheduler, state: TrainState, cli, save) -> str | None:
+    """state의 위치부터 cli.epoch 에폭까지 학습합니다. 도중에 멈췄으면 그 까닭("interrupt", "max_steps")."""
     model.train()
     with stop_on_interrupt() as stop:
         def after_step(current: TrainState) -> bool:
@@ -509,11 +516,11 @@ def train_loop(model, tokenizer, dataset, optimizer, scheduler, state: TrainStat
         while state.epoch < cli.epoch:
             batches = epoch_batches(dataset, cli.batch_size, cli.seed, state.epoch, tokenizer.pad_token_id)
             if not run_epoch(model, batches, optimizer, scheduler, state, cli.epoch, cli.max_grad_norm, after_step):
-                return True
+                return "interrupt" if stop.requested else "max_steps"
             state.epoch += 1
             state.batch_in_epoch = 0
             save(state)  # 에폭 끝: 다음 에폭의 처음부터 이어 가도록 (같은 스텝의 파일이면 덮어씀)
-    return False
+    return None
 
 
 def plot_run(run: TrainingRun, output_dir: str) -> Path:
@@ -540,10 +547,9 @@ def show_samples(title: str, texts: list[str], share: float, marker: Sequence[st
 
 
 def run_demo(cli: argparse.Namespace) -> None:
+    data = read_style_data(cli)
     checkpoint = resume_checkpoint(cli)
     model_name = checkpoint_model_name(cli.model, checkpoint)
-    data = read_style_csv(cli.data_file_path, cli.text_column, cli.condition_column,
-                          on_bad_row="raise" if cli.bad_rows == "error" else "skip")
     target = ending_share([row.text for row in data.rows], cli.marker)
     base_model, tokenizer = load_model_and_tokenizer(model_name)
     before_texts = style_samples(base_model, tokenizer, cli)

@@ -219,10 +219,10 @@ def epoch_batches(dataset, batch_size: int, seed: int, epoch: int, pad_token_id:
 
 # %% [markdown]
 # ## 3. 순전파와 손실 (bf16 autocast)
-# `GPT2LMHeadModel`에 `labels`를 함께 주면, 로짓과 정답을 한 칸 어긋나게 맞춰 -100이 아닌 토큰의 평균
-# 크로스 엔트로피를 `.loss`로 돌려줍니다. 직접 계산해도 됩니다(`logits[:, :-1]`과 `labels[:, 1:]`).
-# `torch.autocast(device_type=..., dtype=torch.bfloat16)` 안에서 순전파하면 행렬 곱이 bfloat16으로 돌고
-# (손실 같은 합계는 float32로 남습니다), bf16을 직접 계산하는 GPU·CPU에서는 빨라집니다. 빠른지는 재 봐야 압니다 (5절).
+# `GPT2LMHeadModel`에 정답(labels)을 함께 주면, 로짓과 정답을 한 칸 어긋나게 맞춰 -100이 아닌 토큰의 평균
+# 크로스 엔트로피를 손실로 돌려줍니다. 직접 계산해도 됩니다.
+# `torch.autocast` 블록 안에서 bfloat16으로 순전파하면 행렬 곱이 bfloat16으로 돌고(손실 같은 합계는 float32로
+# 남습니다), bf16을 직접 계산하는 GPU·CPU에서는 빨라집니다. 빠른지는 재 봐야 압니다 (5절).
 
 # %%
 def compute_loss(model, batch: dict[str, torch.Tensor], bf16: bool) -> torch.Tensor:
@@ -242,9 +242,9 @@ def compute_loss(model, batch: dict[str, torch.Tensor], bf16: bool) -> torch.Ten
 # - **AdamW**: 파라미터마다 기울기의 이동 평균(1차, 2차 모멘트)으로 보폭을 정하고, 가중치 감쇠를 따로 적용합니다.
 # - **스케줄**: 처음 `warmup_steps` 동안 학습률을 0에서 최댓값까지 올리고, 그 뒤 마지막 스텝에서 0이 되도록
 #   직선으로 내립니다 (`transformers.get_linear_schedule_with_warmup`, Step 4의 `GenerationTask`와 같은 것).
-# - **한 스텝**: `loss.backward()`로 기울기 계산 → `clip_grad_norm_`으로 전체 기울기 노름이 `max_grad_norm`을 넘으면
-#   줄이기(폭주 방지) → `optimizer.step()` → `scheduler.step()` → `optimizer.zero_grad()`. 기울기는 `.grad`에
-#   **더해지므로** 비우지 않으면 다음 스텝에 앞 스텝의 기울기가 섞입니다. Lightning은 이것을 `trainer.fit` 안에서 했습니다.
+# - **한 스텝**: 역전파로 기울기를 구하고, 전체 기울기 노름이 `max_grad_norm`을 넘으면 비율대로 줄이고(폭주 방지),
+#   옵티마이저와 스케줄러를 한 걸음씩 진행합니다. PyTorch는 기울기를 `.grad`에 **더하므로** 비우지 않으면 다음 스텝에
+#   앞 스텝의 기울기가 섞입니다. Lightning은 이것을 `trainer.fit` 안에서 했습니다.
 
 # %%
 def build_optimizer(model, learning_rate: float, weight_decay: float, warmup_steps: int, total_steps: int):
@@ -318,9 +318,9 @@ def generate_text(model, tokenizer, prompt: str, text_size: int, temperature: fl
 # ## 7. 주기적인 기록과 샘플
 # 손실 숫자만으로는 모델이 무엇을 배웠는지 모릅니다. `--log_every` 스텝마다 최근 손실의 평균과 함께, 지금 모델이
 # 쓰는 문장 하나를 출력합니다. 두 가지를 조심합니다.
-# - 생성하는 동안에는 평가 모드(`model.eval()`, 드롭아웃 끔), 끝나면 다시 학습 모드(`model.train()`).
+# - 생성하는 동안에는 평가 모드(드롭아웃 끔), 끝나면 다시 학습 모드.
 # - 샘플링은 전역 난수를 씁니다. 그대로 두면 "샘플을 찍었느냐"에 따라 이후 드롭아웃 난수가 달라져 학습 결과가
-#   바뀝니다. `torch.random.fork_rng()` 안에서 생성하면 블록이 끝날 때 난수 상태가 원래대로 돌아옵니다.
+#   바뀝니다. 생성하는 동안만 난수 상태를 따로 쓰고 끝나면 원래대로 되돌려야 합니다 (안내서 Step 6 참고).
 
 # %%
 def report(step: int, recent_losses: Sequence[float], model, tokenizer, prompt: str, max_new_tokens: int) -> str:
@@ -347,7 +347,7 @@ def report(step: int, recent_losses: Sequence[float], model, tokenizer, prompt: 
 #   `state.history`: (스텝, 손실) 목록.
 # - 이어 학습: 체크포인트에서 돌아왔다면 이번 에폭의 앞 `state.batch_in_epoch`개 배치는 이미 학습했으니 건너뜁니다.
 #   데이터 순서는 (seed, epoch)로 정해지므로(2절) 건너뛴 뒤의 배치는 중단 전에 다음으로 학습했을 바로 그 배치입니다.
-# - 진행 막대: `tqdm(total=배치 수, initial=건너뛴 배치 수, desc=...)`로 만들고 배치마다 `update(1)`.
+# - 진행 막대(tqdm)는 전체 배치 수와, 이어 학습이면 이미 지난 배치 수에서 시작하게 만들 수 있습니다.
 
 # %%
 def run_epoch(model, batches, optimizer, scheduler, state: TrainState, epochs: int, max_grad_norm: float,

@@ -299,9 +299,48 @@ def test_report_prints_mean_and_sample_without_disturbing_training(step, tiny_mo
         "샘플을 찍든 안 찍든 같습니다")
 
 
+def check_loop_bookkeeping(step, monkeypatch):
+    """run_epoch alone, with compute_loss/optimizer_step replaced by recorders: what it calls, in which order."""
+    calls = []
+
+    def fake_loss(model, batch, bf16):
+        calls.append(("loss", int(batch["id"]), bf16))
+        return torch.tensor(float(batch["id"]))
+
+    def fake_step(loss, *args):
+        calls.append(("step", float(loss)))
+        return 1.0
+
+    monkeypatch.setattr(step, "compute_loss", fake_loss)
+    monkeypatch.setattr(step, "optimizer_step", fake_step)
+    batches = [{"id": torch.tensor(i)} for i in range(5)]
+    state = TrainState(epoch=1, step=7, batch_in_epoch=2, bf16=True)
+    seen = []
+
+    def after_step(current):
+        seen.append((current.step, current.batch_in_epoch))
+        return current.step < 9
+
+    finished = step.run_epoch(torch.nn.Linear(1, 1), batches, None, None, state, 3, 1.0, after_step)
+    assert calls[:2] == [("loss", 2, True), ("step", 2.0)], (
+        f"이어 학습: 이번 에폭에서 이미 학습한 배치 2개(state.batch_in_epoch)를 건너뛰고 세 번째 배치부터 "
+        f"compute_loss(…, state.bf16) → optimizer_step 순서로 학습해야 합니다 (부른 순서: {calls[:4]})")
+    assert seen[:1] == [(8, 3)], (f"배치를 하나 학습하면 state.step은 8, state.batch_in_epoch은 3이 된 뒤 after_step을 "
+                                  f"불러야 합니다 (받은 값: {seen[:1]})")
+    assert seen == [(8, 3), (9, 4)] and finished is False, "after_step이 False를 돌려주면 그 자리에서 멈추고 False를 돌려주세요"
+    assert state.history == [(8, 2.0), (9, 3.0)], f"history에는 (스텝, 손실 값)을 스텝마다 하나씩: {state.history}"
+    state, seen[:] = TrainState(), []
+    assert step.run_epoch(torch.nn.Linear(1, 1), batches, None, None, state, 3, 1.0, lambda s: True) is True, \
+        "에폭을 끝까지 학습하면 True를 돌려주세요"
+    assert (state.step, state.batch_in_epoch) == (5, 5), "처음부터면 다섯 배치를 모두 학습해야 합니다"
+    monkeypatch.undo()
+
+
 @pytest.mark.todo("6-8", points=3)
-def test_training_resumes_exactly(step, style_model_dir, style_csv, tmp_path, capsys):
+def test_training_resumes_exactly(step, style_model_dir, style_csv, tmp_path, capsys, monkeypatch):
     """학습 루프와 정확한 이어 학습: N스텝 + 이어서 M스텝 = 한 번에 N+M스텝 (가중치가 비트 단위로 같음)"""
+    check_loop_bookkeeping(step, monkeypatch)
+    capsys.readouterr()
     common = ["train", "--model", style_model_dir, "--data_file_path", style_csv, "--epoch", "3", "--batch_size", "4",
               "--log_every", "2", "--sample_tokens", "4", "--save_every", "0", "--bf16", "off",
               "--max_seq_length", "24", "--no_plot"]

@@ -148,7 +148,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     formatter = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
         description="Step 6: 직접 쓴 PyTorch 학습 루프로 문체 학습, 정확한 이어 학습, 대화형 생성기. "
-                    "명령 없이 실행하면 데모(학습 전/후 문체 비교)를 돌립니다.", formatter_class=formatter)
+                    "명령 없이 실행하면 데모(학습 전/후 문체 비교)를 돌립니다.", formatter_class=formatter,
+        epilog="명령마다의 옵션: demo --help, train --help, generate --help")
     commands = parser.add_subparsers(dest="command", metavar="{demo,train,generate}")
     demo = commands.add_parser("demo", help="학습 전/후 문체 비교 데모 (기본)", formatter_class=formatter)
     add_train_options(demo)
@@ -169,7 +170,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     generate.add_argument("--loops", type=loops_count, default=-1, help="생성할 결과 수 (-1 = 끝낼 때까지)")
     generate.add_argument("--condition", default=None, help="조건 열로 학습했다면 그 값 (예: 날씨): 글 앞의 조종 단어")
     generate.add_argument("--samples", default="samples", help="결과를 저장할 폴더 (없으면 만듭니다)")
-    generate.add_argument("--seed", type=int, default=None, help="난수 시드 (주면 같은 입력에 같은 결과)")
+    generate.add_argument("--seed", type=int, default=None, help="난수 시드 (주면 같은 입력을 같은 순서로 넣을 때 같은 결과)")
     generate.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in ("demo", "train", "generate", "-h", "--help"):

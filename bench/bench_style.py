@@ -131,28 +131,7 @@ def best_time(fn, repeats: int) -> float:
     return best
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Step 6 벤치마크 (문체 표지, 학습 처리량, 생성 속도)",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_model_argument(parser, default="bundled")  # the figures are quoted for the bundled model
-    parser.add_argument("--generations", type=int, default=200, help="학습 전후 각각 생성할 글 수 (100 이상)")
-    parser.add_argument("--batch_size", type=int, default=16, help="배치 크기")
-    parser.add_argument("--chatbot_csv", default=str(CHATBOT_CSV), help="ChatbotData.csv (Q,A,label)")
-    parser.add_argument("--chatbot_rows", type=int, default=3000, help="ChatbotData에서 쓸 앞쪽 행 수 (0 = 건너뜀)")
-    parser.add_argument("--chatbot_epochs", type=int, default=2, help="ChatbotData 학습 에폭 수")
-    parser.add_argument("--steps", type=int, default=12, help="처리량: 측정마다 학습 스텝 수 (첫 스텝 제외)")
-    parser.add_argument("--rounds", type=int, default=3, help="처리량: 변형을 번갈아 재는 라운드 수")
-    parser.add_argument("--new_tokens", type=int, default=200, help="생성 속도: 새 토큰 수")
-    parser.add_argument("--repeats", type=int, default=3, help="생성 속도: 반복 횟수 (가장 빠른 값)")
-    cli = parser.parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)
-    began = time.perf_counter()
-    model_name = resolve_model_name(cli.model)
-    model, tokenizer = load_model_and_tokenizer(model_name)
-    print(f"torch {torch.__version__}, 스레드 {torch.get_num_threads()}개, "
-          f"장치 {'cuda' if torch.cuda.is_available() else 'cpu'}")
-
-    # 1 -----------------------------------------------------------------------------------------------
+def measure_style(cli, model, tokenizer, model_name) -> None:
     sampling = step6.parse_args(["demo", "--generations", str(cli.generations), "--batch_size", str(cli.batch_size)])
     before_texts = step6.style_samples(model, tokenizer, sampling)
     results = []
@@ -170,7 +149,8 @@ def main(argv=None) -> int:
               f"(학습 데이터 {r['data']:.1%}; {r['rows']}행, {r['steps']}스텝, {r['seconds']:.0f}초)")
         print(f"  {'':14s} 예: {r['examples']}")
 
-    # 2 -----------------------------------------------------------------------------------------------
+
+def measure_training(cli, tokenizer, model_name) -> None:
     data = read_style_csv(SAMPLE_PATH)
     dataset = encode_rows(data, tokenizer, 64)
     pad_id = tokenizer.pad_token_id
@@ -181,15 +161,16 @@ def main(argv=None) -> int:
     for _ in range(cli.rounds):
         for (label, bf16), fn in variants.items():
             speed[(label, bf16)].append(fn(model_name, dataset, pad_id, cli.batch_size, cli.steps, bf16, lr))
-    base = statistics.median(speed[("손으로 쓴 루프", False)])
-    print(f"\n[2] 학습 처리량 (합쇼체 예제, 배치 {cli.batch_size}, 실제 토큰/초의 중앙값, 라운드 {cli.rounds}번 × "
-          f"{cli.steps}스텝, 첫 스텝 제외)")
+    base = speed[("손으로 쓴 루프", False)]
+    print(f"\n[2] 학습 처리량 (합쇼체 예제, 배치 {cli.batch_size}, 실제 토큰/초, 라운드 {cli.rounds}번 × "
+          f"{cli.steps}스텝, 첫 스텝 제외; 비율은 같은 라운드의 '손으로 쓴 루프 float32' 대비, 라운드별 비율의 중앙값)")
     for (label, bf16), values in speed.items():
-        median = statistics.median(values)
-        print(f"  {label:20s} {'bf16 autocast' if bf16 else 'float32':14s}: {median:7.0f} 토큰/초 "
-              f"(손으로 쓴 루프 float32 대비 {median / base:.2f}배; 라운드별 {', '.join(f'{v:.0f}' for v in values)})")
+        ratio = statistics.median(v / b for v, b in zip(values, base))
+        print(f"  {label:20s} {'bf16 autocast' if bf16 else 'float32':14s}: 중앙값 {statistics.median(values):7.0f} 토큰/초, "
+              f"{ratio:.2f}배 (라운드별 {', '.join(f'{v:.0f}' for v in values)})")
 
-    # 3 -----------------------------------------------------------------------------------------------
+
+def measure_generation(cli, model, tokenizer) -> None:
     ids = torch.tensor([[tokenizer.bos_token_id, *tokenizer.encode("오늘은")]])
     n = min(cli.new_tokens, model.config.n_positions - ids.shape[1])
     options = dict(temperature=0.7, top_k=40, top_p=0.9)
@@ -204,6 +185,37 @@ def main(argv=None) -> int:
     print(f"\n[3] 생성 속도 (배치 1, 프롬프트 {ids.shape[1]}토큰 + 새 토큰 {n}개, 샘플링, {cli.repeats}회 중 가장 빠른 값)")
     print(f"  generate (KV 캐시)          : {n / cached:7.1f} 토큰/초")
     print(f"  매 토큰 전체 재계산 (형제 방식): {n / recompute:7.1f} 토큰/초  → KV 캐시가 {recompute / cached:.1f}배 빠름")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Step 6 벤치마크 (문체 표지, 학습 처리량, 생성 속도)",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_model_argument(parser, default="bundled")  # the figures are quoted for the bundled model
+    parser.add_argument("--generations", type=int, default=200, help="학습 전후 각각 생성할 글 수 (100 이상)")
+    parser.add_argument("--batch_size", type=int, default=16, help="배치 크기")
+    parser.add_argument("--chatbot_csv", default=str(CHATBOT_CSV), help="ChatbotData.csv (Q,A,label)")
+    parser.add_argument("--chatbot_rows", type=int, default=3000, help="ChatbotData에서 쓸 앞쪽 행 수 (0 = 건너뜀)")
+    parser.add_argument("--chatbot_epochs", type=int, default=2, help="ChatbotData 학습 에폭 수")
+    parser.add_argument("--steps", type=int, default=12, help="처리량: 측정마다 학습 스텝 수 (첫 스텝 제외)")
+    parser.add_argument("--rounds", type=int, default=5, help="처리량: 변형을 번갈아 재는 라운드 수")
+    parser.add_argument("--new_tokens", type=int, default=200, help="생성 속도: 새 토큰 수")
+    parser.add_argument("--repeats", type=int, default=3, help="생성 속도: 반복 횟수 (가장 빠른 값)")
+    parser.add_argument("--parts", default="1,2,3", help="잴 부분 (1 문체 표지, 2 학습 처리량, 3 생성 속도)")
+    cli = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)
+    began = time.perf_counter()
+    model_name = resolve_model_name(cli.model)
+    model, tokenizer = load_model_and_tokenizer(model_name)
+    print(f"torch {torch.__version__}, 스레드 {torch.get_num_threads()}개, "
+          f"장치 {'cuda' if torch.cuda.is_available() else 'cpu'}")
+
+    parts = {int(p) for p in cli.parts.split(",") if p.strip()}
+    if 1 in parts:
+        measure_style(cli, model, tokenizer, model_name)
+    if 2 in parts:
+        measure_training(cli, tokenizer, model_name)
+    if 3 in parts:
+        measure_generation(cli, model, tokenizer)
     print(f"\n전체 {time.perf_counter() - began:.0f}초")
     return 0
 

@@ -165,14 +165,15 @@ def test_optimizer_step_clips_steps_schedules_and_clears(step, tiny_tokenizer):
         ref_optimizer.zero_grad(set_to_none=True)
 
         norm = step.optimizer_step(model(**batch).loss, model, optimizer, scheduler, max_norm)
+        assert expected_norm > max_norm, "test setup: clipping must be active"
+        cause = ("1번째 스텝은 맞았습니다 — 앞 스텝의 기울기를 비웠는지(기울기는 .grad에 더해집니다), 스케줄러를 진행했는지 "
+                 "확인하세요" if number == 2 else
+                 "역전파 → 기울기 자르기(max_grad_norm) → optimizer.step() 순서인지 확인하세요")
+        for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+            assert torch.allclose(p, q, atol=1e-6), f"{number}번째 스텝 뒤 가중치 {name}이(가) 기대와 다릅니다 — {cause}"
         assert norm is not None and float(norm) == pytest.approx(expected_norm, rel=1e-4), (
             f"{number}번째 스텝: 돌려준 노름 {norm}이 자르기 전 전체 기울기 노름 {expected_norm:.4f}와 다릅니다 "
-            f"(clip_grad_norm_이 돌려주는 값)")
-        assert expected_norm > max_norm, "test setup: clipping must be active"
-        for (name, p), q in zip(model.named_parameters(), reference.parameters()):
-            assert torch.allclose(p, q, atol=1e-6), (
-                f"{number}번째 스텝 뒤 가중치 {name}이(가) 기대와 다릅니다 — 역전파 → 기울기 자르기(max_grad_norm) → "
-                f"optimizer.step() → scheduler.step() 순서인지, 앞 스텝의 기울기를 비웠는지 확인하세요")
+            f"(기울기 자르기 함수가 돌려주는 값)")
         assert scheduler.last_epoch == number, f"{number}번 부른 뒤 스케줄러도 {number}걸음 나아가야 합니다"
 
 

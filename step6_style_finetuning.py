@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import GPT2LMHeadModel, get_linear_schedule_with_warmup, set_seed
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.decoding import drop_broken_tail
 from kogpt2_course.lm.loading import load_model_and_tokenizer
@@ -45,11 +46,10 @@ from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX
 from kogpt2_course.nlpbook.generation.inference import generate_reviews
 from kogpt2_course.plots.distributions import plot_metric_bars
 from kogpt2_course.plots.training import plot_loss_history
-from kogpt2_course.style.checkpoint import (CheckpointError, TrainState, checkpoint_model_name, data_order_generator,
+from kogpt2_course.style.checkpoint import (TrainState, checkpoint_model_name, data_order_generator,
                                             latest_checkpoint, load_checkpoint, load_model_weights, order_mismatches,
                                             prune_checkpoints, restore_training, save_checkpoint, stop_on_interrupt)
-from kogpt2_course.style.corpus import (DEFAULT_TEXT_COLUMN, SAMPLE_ENDINGS, SAMPLE_PATH, StyleDataError,
-                                        control_text, encode_rows, read_style_csv)
+from kogpt2_course.style.corpus import (DEFAULT_TEXT_COLUMN, SAMPLE_ENDINGS, SAMPLE_PATH, control_text, encode_rows, read_style_csv)
 from kogpt2_course.style.generator import GeneratorSettings, new_token_budget, run_interactive
 from kogpt2_course.style.marker import ending_share
 from kogpt2_course.style.precision import bf16_supported, time_training_step
@@ -145,20 +145,19 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    formatter = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = KoreanArgumentParser(
         description="Step 6: 직접 쓴 PyTorch 학습 루프로 문체 학습, 정확한 이어 학습, 대화형 생성기. "
-                    "명령 없이 실행하면 데모(학습 전/후 문체 비교)를 돌립니다.", formatter_class=formatter,
+                    "명령 없이 실행하면 데모(학습 전/후 문체 비교)를 돌립니다.",
         epilog="명령마다의 옵션: demo --help, train --help, generate --help")
-    commands = parser.add_subparsers(dest="command", metavar="{demo,train,generate}")
-    demo = commands.add_parser("demo", help="학습 전/후 문체 비교 데모 (기본)", formatter_class=formatter)
+    commands = parser.add_subparsers(dest="command", metavar="{demo,train,generate}", title="명령")
+    demo = commands.add_parser("demo", help="학습 전/후 문체 비교 데모 (기본)")
     add_train_options(demo)
     demo.add_argument("--generations", type=positive_int, default=100, help="학습 전후 각각 생성할 글 수")
     demo.add_argument("--marker", nargs="+", default=list(SAMPLE_ENDINGS),
                       help="문체 표지: 첫 문장이 이것으로 끝나는 글의 비율을 잽니다 (합쇼체 니다, 해요체 요)")
-    train = commands.add_parser("train", help="학습 (중단 후 다시 실행하면 이어서)", formatter_class=formatter)
+    train = commands.add_parser("train", help="학습 (중단 후 다시 실행하면 이어서)")
     add_train_options(train)
-    generate = commands.add_parser("generate", help="대화형 생성기", formatter_class=formatter)
+    generate = commands.add_parser("generate", help="대화형 생성기")
     add_model_argument(generate)
     generate.add_argument("--load_path", default=None,
                           help=f"체크포인트 파일 또는 폴더 (생략하면 {DEFAULT_SAVE_PATH}의 가장 최근 것, 없으면 사전 학습 모델)")
@@ -552,7 +551,7 @@ def run_generate(cli: argparse.Namespace) -> None:
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
     cli = parse_args(argv)
-    try:
+    try:  # 잘못된 파일·열·체크포인트(StyleDataError, CheckpointError)는 run_main이 한국어 한 줄로 알립니다
         if cli.command == "generate":
             run_generate(cli)
         elif cli.command == "train":
@@ -561,9 +560,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"손실 곡선: {plot_run(run, cli.output_dir)}")
         else:
             run_demo(cli)
-    except (StyleDataError, CheckpointError) as exc:
-        print(f"[오류] {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
     except KeyboardInterrupt:
         print("\n[중단] 멈췄습니다. 마지막 체크포인트부터 다시 이어서 학습할 수 있습니다.", file=sys.stderr)
         raise SystemExit(130) from None

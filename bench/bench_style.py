@@ -25,7 +25,6 @@ Never downloads anything.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]  # solutions/, and bench_finetune when imported as a module
 
 import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
@@ -43,6 +42,7 @@ from transformers.generation.logits_process import (LogitsProcessorList, Tempera
                                                     TopKLogitsWarper, TopPLogitsWarper)
 
 from bench_finetune import TokenTimer, quiet_trainer  # noqa: E402
+from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
 from kogpt2_course.lm.loading import load_model_and_tokenizer  # noqa: E402
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name  # noqa: E402
 from kogpt2_course.nlpbook.generation.arguments import GenerationTrainArguments  # noqa: E402
@@ -188,8 +188,7 @@ def measure_generation(cli, model, tokenizer) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Step 6 벤치마크 (문체 표지, 학습 처리량, 생성 속도)",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = KoreanArgumentParser(description="Step 6 벤치마크 (문체 표지, 학습 처리량, 생성 속도)")
     add_model_argument(parser, default="bundled")  # the figures are quoted for the bundled model
     parser.add_argument("--generations", type=int, default=200, help="학습 전후 각각 생성할 글 수 (100 이상)")
     parser.add_argument("--batch_size", type=int, default=16, help="배치 크기")

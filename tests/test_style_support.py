@@ -7,6 +7,7 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.decoding import drop_broken_tail
 from kogpt2_course.style.checkpoint import (CheckpointError, TrainState, checkpoint_path, latest_checkpoint,
                                             load_checkpoint, load_model_weights, prune_checkpoints, restore_training,
@@ -172,18 +173,18 @@ def solution():
     (["generate", "--load_path", "no/such/KoGPT2_checkpoint_1.tar", "--model", "bundled"], "체크포인트 파일이 없습니다"),
 ])
 def test_step6_command_line_mistakes_end_in_korean(solution, argv, message, capsys, tmp_path):
-    with pytest.raises(SystemExit) as exit_info:
-        solution.main([*argv, *(["--save_path", str(tmp_path)] if argv[0] == "train" else [])])
+    with pytest.raises(SystemExit) as exit_info:  # as `python step6_style_finetuning.py ...` runs it
+        run_main(solution.main, [*argv, *(["--save_path", str(tmp_path)] if argv[0] == "train" else [])])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert f"[오류] " in err and message in err and "Traceback" not in err
 
 
 def test_step6_argument_checks(solution, capsys):
     for argv in (["generate", "--top_p", "1.5"], ["generate", "--loops", "0"], ["train", "--epoch", "0"]):
         with pytest.raises(SystemExit):
             solution.parse_args(argv)
-        assert "error" in capsys.readouterr().err
+        assert "오류" in capsys.readouterr().err
     assert solution.parse_args([]).command == "demo"
     assert solution.parse_args(["--epoch", "2"]).epoch == 2
     cli = solution.parse_args(["train", "--epoch=200", "--data_file_path=./train.csv", "--save_path=./checkpoint/",

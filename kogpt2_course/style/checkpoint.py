@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kogpt2_course.cli.arguments import UserError
 from kogpt2_course.lm.resolution import ENV_VAR, HUB_MODEL_NAME, hub_model_in_cache, resolve_model_name
 
 CHECKPOINT_PREFIX = "KoGPT2_checkpoint_"
@@ -39,7 +40,7 @@ CHECKPOINT_SUFFIX = ".tar"
 FORMAT = "kogpt2-course-step6/1"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be used (missing, unreadable, or for another model); Korean message."""
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from kogpt2_course.cli.arguments import UserError
 from kogpt2_course.nlpbook.generation.corpus import BadRow
 from kogpt2_course.nlpbook.generation.dataset import encode_training_text
 
@@ -39,7 +40,7 @@ DEFAULT_TEXT_COLUMN = "sent"
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (errors="surrogateescape")
 
 
-class StyleDataError(ValueError):
+class StyleDataError(UserError, ValueError):
     """A problem with the style data file; the message (Korean) names the file and, for a row, the line."""
 
 

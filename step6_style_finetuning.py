@@ -51,7 +51,7 @@ from kogpt2_course.style.checkpoint import (TrainState, checkpoint_model_name, d
                                             prune_checkpoints, restore_training, save_checkpoint, stop_on_interrupt)
 from kogpt2_course.style.corpus import (DEFAULT_TEXT_COLUMN, SAMPLE_ENDINGS, SAMPLE_PATH, control_text, encode_rows, read_style_csv)
 from kogpt2_course.style.generator import GeneratorSettings, new_token_budget, run_interactive
-from kogpt2_course.style.marker import ending_share
+from kogpt2_course.style.marker import copied_share, ending_share
 from kogpt2_course.style.precision import bf16_supported, time_training_step
 
 DEFAULT_SAVE_PATH = "checkpoints/step6-style/"
@@ -113,7 +113,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
                         help="조건 열 이름 (예: genre). 주면 그 값이 글 앞의 조종 단어가 됩니다 ('날씨 오늘은 ...')")
     parser.add_argument("--bad_rows", choices=["skip", "error"], default="skip",
                         help="잘못된 행: skip(건너뛰고 개수를 알림) 또는 error(파일:줄과 함께 멈춤)")
-    parser.add_argument("--epoch", type=positive_int, default=5, help="학습할 에폭 수 (이어 학습하면 전체 에폭 수)")
+    parser.add_argument("--epoch", type=positive_int, default=3,
+                        help="학습할 에폭 수 (이어 학습하면 전체 에폭 수). 작은 데이터에서 너무 늘리면 학습 문장을 외워 씁니다")
     parser.add_argument("--batch_size", type=positive_int, default=16, help="배치 크기 (동적 패딩이라 1이 아니어도 됩니다)")
     parser.add_argument("--learning_rate", type=positive_float, default=None,
                         help=f"최대 학습률 (생략하면 번들 모델 {BUNDLED_LEARNING_RATE:g}, 그 밖의 모델 {HUB_LEARNING_RATE:g})")
@@ -504,6 +505,8 @@ def run_demo(cli: argparse.Namespace) -> None:
     after_texts = style_samples(run.model, tokenizer, cli)
     after = ending_share(after_texts, cli.marker)
     show_samples("학습 후", after_texts, after, cli.marker)
+    copied = copied_share(after_texts, [row.text for row in data.rows])
+    print(f"  (그중 학습 문장을 그대로 옮긴 글 {copied:.0%} — 높으면 문체가 아니라 문장을 외운 것입니다)")
 
     print(f"\n문체 표지: 학습 전 {before:.0%} → 학습 후 {after:.0%} (학습 데이터 {target:.0%})")
     if not cli.no_plot:

@@ -7,15 +7,19 @@ Measured side by side in one run (bundled model unless --model):
 1. Style marker before vs after fine-tuning with the Step 6 solution's own training loop
    (``run_train``): the share of ``--generations`` samples (from ``</s>``, temperature 0.7, top-k 40,
    top-p 0.9, 30 new tokens) whose first sentence ends in the corpus's ending — ``니다`` for the
-   course's 합쇼체 sample (5 epochs), ``요`` for ChatbotData's answers (column ``A``, MIT licence;
-   the first ``--chatbot_rows`` rows, ``--chatbot_epochs`` epochs), next to the share in the training
-   texts themselves.
+   course's 합쇼체 sample (3 epochs, the demo's default), ``요`` for ChatbotData's answers (column
+   ``A``, MIT licence; the first ``--chatbot_rows`` rows, ``--chatbot_epochs`` epochs), next to the
+   share in the training texts themselves and the share of samples that only copy a training
+   sentence (memorising is not learning a style).
 2. Training throughput (real, non-padding tokens per second of optimizer steps, the first step of
    each measurement excluded) on the same data, model and batches: the hand-written loop
    (``compute_loss`` + ``optimizer_step`` of the solution, batches from ``epoch_batches``) vs
    Step 4's Lightning path (``GenerationTask`` in ``lightning.Trainer``, gradient clipping 1.0 like
    the loop), each in float32 and in bf16 autocast (``precision="bf16-mixed"`` for Lightning). The
-   four variants alternate in rounds so background load hits them alike.
+   four variants alternate in rounds so background load hits them alike; each ratio is taken within
+   a round, and the median over rounds is reported. ``--clock cpu`` times with the process's CPU time
+   instead of the wall clock (steadier on a shared machine; with one torch thread, tokens per CPU
+   second equal tokens per second on an idle core).
 3. Generator tokens/s at batch 1: ``model.generate`` with the KV cache vs the sibling project's way
    (the whole prefix through the model again for every new token; its re-tokenizing of the text
    at every step is left out, so its real cost is higher), both sampling with the same settings,
@@ -49,10 +53,13 @@ from kogpt2_course.nlpbook.generation.arguments import GenerationTrainArguments 
 from kogpt2_course.nlpbook.generation.task import GenerationTask  # noqa: E402
 from kogpt2_course.style.checkpoint import data_order_generator  # noqa: E402
 from kogpt2_course.style.corpus import SAMPLE_PATH, encode_rows, read_style_csv  # noqa: E402
-from kogpt2_course.style.marker import ending_share  # noqa: E402
+from kogpt2_course.lm.decoding import drop_broken_tail  # noqa: E402
+from kogpt2_course.style.marker import copied_share, ending_share  # noqa: E402
 from solutions import step6_solution as step6  # noqa: E402
 
 CHATBOT_CSV = ROOT.parent / "shared" / "data" / "chatbot" / "ChatbotData.csv"
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+UNITS = {"wall": "초", "cpu": "CPU초"}
 
 
 # 1. style marker -----------------------------------------------------------------------------------
@@ -73,12 +80,13 @@ def marker_before_after(name: str, data_path: Path, text_column: str, endings: l
     after_texts = step6.style_samples(run.model, run.tokenizer, train_cli)
     return {"name": name, "endings": endings, "rows": len(texts), "steps": run.state.step, "seconds": seconds,
             "data": ending_share(texts, endings), "before": ending_share(before_texts, endings),
-            "after": ending_share(after_texts, endings), "examples": after_texts[:3]}
+            "after": ending_share(after_texts, endings), "copied": copied_share(after_texts, texts),
+            "examples": [drop_broken_tail(t) for t in after_texts[:3]]}
 
 
 # 2. training throughput -----------------------------------------------------------------------------
 
-def hand_loop_tokens_per_s(model_name, dataset, pad_id, batch_size, steps, bf16, learning_rate) -> float:
+def hand_loop_tokens_per_s(model_name, dataset, pad_id, batch_size, steps, bf16, learning_rate, clock) -> float:
     model = GPT2LMHeadModel.from_pretrained(model_name).train()
     optimizer, scheduler = step6.build_optimizer(model, learning_rate, 0.01, 0, steps + 1)
     batches = iter(step6.epoch_batches(dataset, batch_size, 0, 0, pad_id))
@@ -87,19 +95,19 @@ def hand_loop_tokens_per_s(model_name, dataset, pad_id, batch_size, steps, bf16,
         batch = next(batches)
         step6.optimizer_step(step6.compute_loss(model, batch, bf16), model, optimizer, scheduler, 1.0)
         if start is None:
-            start = time.perf_counter()  # the first step is the warm-up
+            start = clock()  # the first step is the warm-up
         else:
             tokens += int(batch["attention_mask"].sum())
-    return tokens / (time.perf_counter() - start)
+    return tokens / (clock() - start)
 
 
-def lightning_tokens_per_s(model_name, dataset, pad_id, batch_size, steps, bf16, learning_rate) -> float:
+def lightning_tokens_per_s(model_name, dataset, pad_id, batch_size, steps, bf16, learning_rate, clock) -> float:
     args = GenerationTrainArguments(pretrained_model_name=model_name, batch_size=batch_size,
                                     learning_rate=learning_rate, epochs=1)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=data_order_generator(0, 0),
                         collate_fn=partial(step6.collate_batch, pad_token_id=pad_id))
     task = GenerationTask(GPT2LMHeadModel.from_pretrained(model_name), args)
-    timer = TokenTimer()
+    timer = TokenTimer(clock)
     quiet_trainer(max_steps=steps + 1, limit_val_batches=0, callbacks=[timer], gradient_clip_val=1.0,
                   precision="bf16-mixed" if bf16 else "32-true").fit(task, train_dataloaders=loader)
     return timer.rate()
@@ -121,13 +129,13 @@ def recompute_sampling(model, input_ids, new_tokens: int, eos_id: int, temperatu
     return ids
 
 
-def best_time(fn, repeats: int) -> float:
+def best_time(fn, repeats: int, clock) -> float:
     fn()  # warm-up
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
@@ -136,7 +144,7 @@ def measure_style(cli, model, tokenizer, model_name) -> None:
     before_texts = step6.style_samples(model, tokenizer, sampling)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results.append(marker_before_after("formal_sample", SAMPLE_PATH, "sent", ["니다"], None, 5, model_name,
+        results.append(marker_before_after("formal_sample", SAMPLE_PATH, "sent", ["니다"], None, 3, model_name,
                                            before_texts, sampling, Path(tmp)))
         if cli.chatbot_rows and Path(cli.chatbot_csv).exists():
             results.append(marker_before_after("chatbot_A", Path(cli.chatbot_csv), "A", ["요"], cli.chatbot_rows,
@@ -146,7 +154,8 @@ def measure_style(cli, model, tokenizer, model_name) -> None:
     print(f"\n[1] 문체 표지: 첫 문장이 표지로 끝나는 비율 (</s>에서 {cli.generations}개씩 생성, 온도 0.7, top-k 40, top-p 0.9)")
     for r in results:
         print(f"  {r['name']:14s} 표지 '{'/'.join(r['endings'])}': 학습 전 {r['before']:.1%} → 학습 후 {r['after']:.1%} "
-              f"(학습 데이터 {r['data']:.1%}; {r['rows']}행, {r['steps']}스텝, {r['seconds']:.0f}초)")
+              f"(학습 데이터 {r['data']:.1%}; 학습 문장을 그대로 옮긴 글 {r['copied']:.1%}; {r['rows']}행, "
+              f"{r['steps']}스텝, {r['seconds']:.0f}초)")
         print(f"  {'':14s} 예: {r['examples']}")
 
 
@@ -160,13 +169,15 @@ def measure_training(cli, tokenizer, model_name) -> None:
     speed = {key: [] for key in variants}
     for _ in range(cli.rounds):
         for (label, bf16), fn in variants.items():
-            speed[(label, bf16)].append(fn(model_name, dataset, pad_id, cli.batch_size, cli.steps, bf16, lr))
+            speed[(label, bf16)].append(fn(model_name, dataset, pad_id, cli.batch_size, cli.steps, bf16, lr,
+                                           CLOCKS[cli.clock]))
     base = speed[("손으로 쓴 루프", False)]
-    print(f"\n[2] 학습 처리량 (합쇼체 예제, 배치 {cli.batch_size}, 실제 토큰/초, 라운드 {cli.rounds}번 × "
+    print(f"\n[2] 학습 처리량 (합쇼체 예제, 배치 {cli.batch_size}, 실제 토큰/{UNITS[cli.clock]}, 라운드 {cli.rounds}번 × "
           f"{cli.steps}스텝, 첫 스텝 제외; 비율은 같은 라운드의 '손으로 쓴 루프 float32' 대비, 라운드별 비율의 중앙값)")
     for (label, bf16), values in speed.items():
         ratio = statistics.median(v / b for v, b in zip(values, base))
-        print(f"  {label:20s} {'bf16 autocast' if bf16 else 'float32':14s}: 중앙값 {statistics.median(values):7.0f} 토큰/초, "
+        print(f"  {label:20s} {'bf16 autocast' if bf16 else 'float32':14s}: 중앙값 {statistics.median(values):7.0f} "
+              f"토큰/{UNITS[cli.clock]}, "
               f"{ratio:.2f}배 (라운드별 {', '.join(f'{v:.0f}' for v in values)})")
 
 
@@ -180,11 +191,14 @@ def measure_generation(cli, model, tokenizer) -> None:
             return model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True, max_new_tokens=n,
                                   min_new_tokens=n, pad_token_id=tokenizer.pad_token_id, **options)
 
-    cached = best_time(with_cache, cli.repeats)
-    recompute = best_time(lambda: recompute_sampling(model, ids, n, tokenizer.eos_token_id, **options), cli.repeats)
+    clock = CLOCKS[cli.clock]
+    cached = best_time(with_cache, cli.repeats, clock)
+    recompute = best_time(lambda: recompute_sampling(model, ids, n, tokenizer.eos_token_id, **options), cli.repeats,
+                          clock)
+    unit = UNITS[cli.clock]
     print(f"\n[3] 생성 속도 (배치 1, 프롬프트 {ids.shape[1]}토큰 + 새 토큰 {n}개, 샘플링, {cli.repeats}회 중 가장 빠른 값)")
-    print(f"  generate (KV 캐시)          : {n / cached:7.1f} 토큰/초")
-    print(f"  매 토큰 전체 재계산 (형제 방식): {n / recompute:7.1f} 토큰/초  → KV 캐시가 {recompute / cached:.1f}배 빠름")
+    print(f"  generate (KV 캐시)          : {n / cached:7.1f} 토큰/{unit}")
+    print(f"  매 토큰 전체 재계산 (형제 방식): {n / recompute:7.1f} 토큰/{unit}  → KV 캐시가 {recompute / cached:.1f}배 빠름")
 
 
 def main(argv=None) -> int:
@@ -200,6 +214,9 @@ def main(argv=None) -> int:
     parser.add_argument("--new_tokens", type=int, default=200, help="생성 속도: 새 토큰 수")
     parser.add_argument("--repeats", type=int, default=3, help="생성 속도: 반복 횟수 (가장 빠른 값)")
     parser.add_argument("--parts", default="1,2,3", help="잴 부분 (1 문체 표지, 2 학습 처리량, 3 생성 속도)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="속도를 잴 시계: wall(경과 시간) 또는 cpu(이 프로세스의 CPU 시간 — 다른 작업과 CPU를 나눠 쓸 때 "
+                             "덜 흔들림, 스레드 1개로 잴 때 뜻이 분명)")
     cli = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
     began = time.perf_counter()

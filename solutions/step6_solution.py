@@ -537,8 +537,9 @@ def plot_run(run: TrainingRun, output_dir: str) -> Path:
 
 # %%
 def style_samples(model, tokenizer, cli, condition: str = "") -> list[str]:
+    # the generator's own settings (SAMPLING), none of the review preset's repetition controls
     return generate_reviews(model, tokenizer, condition, num_samples=cli.generations, max_new_tokens=cli.sample_tokens,
-                            seed=cli.seed, repetition_penalty=1.0, **SAMPLING)
+                            seed=cli.seed, repetition_penalty=1.0, no_repeat_ngram_size=0, **SAMPLING)
 
 
 def show_samples(title: str, texts: list[str], share: float, marker: Sequence[str], count: int = 3) -> None:

@@ -55,7 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--chatbot_examples", type=int, default=120, help="섞을 Chatbot_data 예제 수 (슬픔/기쁨/없음)")
     parser.add_argument("--val_dialogues", type=int, default=30, help="검증용으로 뺄 XPersona 마지막 대화 수")
     parser.add_argument("--val_examples", type=int, default=120, help="그 대화들에서 쓸 검증 예제 수")
-    parser.add_argument("--control_examples", type=int, default=60, help="감정 단어 효과를 잴 Chatbot 검증 예제 수")
+    parser.add_argument("--control_examples", type=int, default=60, help="제어 코드 효과를 잴 Chatbot 검증 예제 수")
     parser.add_argument("--epochs", type=int, default=2, help="에폭 수 (모든 방법이 같은 스텝 수)")
     parser.add_argument("--ranks", type=int, nargs="*", default=[2, 8, 32], help="비교할 LoRA 랭크들")
     parser.add_argument("--lora_lr", type=float, default=3e-3, help="LoRA 학습률 (Step 8의 번들 모델 기본값)")
@@ -214,7 +214,7 @@ def main(argv=None) -> int:
         print(f"\n모델 {cli.model}, 학습 예제 {first['steps'] // cli.epochs}개 × {cli.epochs} 에폭 = {first['steps']} 스텝 "
               f"(배치 1), torch 스레드 {cli.threads}, 메모리: {first['memory']}")
     print("\n| 방법 | 학습 파라미터 | 비율 | 체크포인트 | 학습 중 최대 메모리 증가 | 그래디언트+AdamW(이론) "
-          "| 초/에폭 (CPU 시간) | 검증 손실 전→후 | 감정 단어 효과 |")
+          "| 초/에폭 (CPU 시간) | 검증 손실 전→후 | 제어 코드 효과 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if "error" in r:

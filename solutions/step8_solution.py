@@ -7,7 +7,7 @@
 #    파라미터만 새로 생기므로 학습할 파라미터가 전체의 약 1% 이하로 줄고, 그만큼 그래디언트와 AdamW 상태
 #    메모리가 줄며, 저장하는 것도 어댑터(수백 KB)뿐입니다. `B`가 0에서 시작하므로 학습 전 출력은 원래 모델과 똑같습니다.
 # 2. 여러 턴 대화 데이터: AI Hub 감성 대화 말뭉치 형식(`HS01, SS01, ...`)을 읽어 (최근 대화 기록, 응답) 예제를
-#    만들고, KoGPT2의 화자 토큰 `<usr>`/`<sys>`로 이어 붙이고, 감정을 Step 4의 `긍정`처럼 맨 앞의 조종 단어로 씁니다.
+#    만들고, KoGPT2의 화자 토큰 `<usr>`/`<sys>`로 이어 붙이고, 감정을 Step 4의 `긍정`처럼 맨 앞의 제어 코드로 씁니다.
 #    손실은 **응답 토큰에만** 겁니다 (나머지 정답은 -100).
 # 3. peft 라이브러리: `LoraConfig`, `get_peft_model`, `print_trainable_parameters`, `save_pretrained`(어댑터만),
 #    `merge_and_unload`(어댑터를 가중치에 합쳐 보통 모델로), `disable_adapter()`(잠시 원래 모델로).
@@ -275,7 +275,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for flag in ("--model", "--output_dir", "--max_length", "--max_history_turns", "--max_new_tokens", "--torch_threads"):
         shared = next(a for a in parser._actions if flag in a.option_strings)  # the same option after 'chat' too
         chat_parser.add_argument(flag, type=shared.type, default=argparse.SUPPRESS, help=f"{shared.help} (위와 같음)")
-    chat_parser.add_argument("--emotion", choices=EMOTION_CLASSES, default=None, help="조종 단어로 쓸 감정 (생략하면 없음)")
+    chat_parser.add_argument("--emotion", choices=EMOTION_CLASSES, default=None, help="제어 코드로 쓸 감정 (생략하면 없음)")
     chat_parser.add_argument("--temperature", type=float, default=0.8, help="샘플링 온도")
     chat_parser.add_argument("--top_p", type=float, default=0.9, help="top-p 샘플링")
     chat_parser.add_argument("--greedy", action="store_true", help="샘플링 대신 그리디 (매번 같은 답)")

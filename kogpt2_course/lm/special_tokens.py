@@ -1,7 +1,7 @@
-"""KoGPT2's special-token conventions, shared by the bundled model and every step.
+"""KoGPT2의 특수 토큰 규칙 — 번들 모델과 모든 단계가 함께 씁니다.
 
-KoGPT2 (`skt/kogpt2-base-v2`) uses ``</s>`` as both bos and eos and puts its special tokens
-first in the vocabulary; the bundled model keeps the same order, so the ids match too.
+KoGPT2(`skt/kogpt2-base-v2`)는 ``</s>``를 문장 시작(bos)과 끝(eos)으로 함께 쓰고 특수 토큰을 어휘 맨 앞에 둡니다.
+번들 모델도 같은 순서라 id까지 같습니다.
 """
 
 BOS_TOKEN = "</s>"
@@ -13,7 +13,7 @@ MASK_TOKEN = "<mask>"
 # Vocabulary order of KoGPT2: <s>=0, </s>=1, <usr>=2, <pad>=3, <sys>=4, <unk>=5, <mask>=6.
 SPECIAL_TOKENS_IN_ID_ORDER = ["<s>", "</s>", "<usr>", "<pad>", "<sys>", "<unk>", "<mask>"]
 
-# Exactly the keyword arguments students pass to PreTrainedTokenizerFast.from_pretrained.
+# 학생이 PreTrainedTokenizerFast.from_pretrained에 넘기는 키워드 인자와 똑같습니다.
 TOKENIZER_KWARGS = dict(
     bos_token=BOS_TOKEN,
     eos_token=EOS_TOKEN,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from kogpt2_course.lm.presets import sampling_values
 from kogpt2_course.nlpbook.generation.dataset import SENTIMENT_PREFIXES
 
 
@@ -22,10 +23,11 @@ def generate_reviews(model, tokenizer, sentiment: str | int, num_samples: int = 
                      seed: int | None = None, **generate_kwargs) -> list[str]:
     """``num_samples`` sampled reviews (text after the prefix, special tokens removed).
 
-    Defaults: top-p 0.9 / top-k 50 sampling, repetition penalty 1.2; ``generate_kwargs`` override them.
+    Defaults: the course's "리뷰 생성" preset (:mod:`kogpt2_course.lm.presets`, the same values as Step 3 and
+    the web demo); ``generate_kwargs`` override them.
     """
     prompt = sentiment_prompt_ids(tokenizer, sentiment).to(model.device)
-    options = dict(do_sample=True, top_k=50, top_p=0.9, repetition_penalty=1.2)
+    options = sampling_values("review")
     options.update(generate_kwargs)
     if seed is not None:
         torch.manual_seed(seed)

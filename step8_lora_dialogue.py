@@ -45,6 +45,8 @@ from kogpt2_course.lora.training import (PRECISIONS, LoraTrainArguments, fit_dia
 from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, add_model_argument, resolve_model_name
 from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX
+from kogpt2_course.plots.figure import OUTPUT_DIR
+from kogpt2_course.plots.training import plot_loss_history
 
 USER_TOKEN, SYSTEM_TOKEN = "<usr>", "<sys>"  # KoGPT2(와 번들 모델)의 화자 토큰: id 2, 4
 # 6.9M 파라미터의 번들 모델에 랭크 2 어댑터(4.9만 개)를 예제 97개로 2 에폭(194스텝) 학습하면 1e-4로는 검증 손실이
@@ -216,6 +218,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=defaults.seed, help="난수 시드")
     parser.add_argument("--max_new_tokens", type=int, default=40, help="답 하나에 생성할 최대 토큰 수")
     parser.add_argument("--num_samples", type=int, default=3, help="학습 전후를 비교할 검증 대화 수")
+    parser.add_argument("--plots_dir", default=str(OUTPUT_DIR), help="손실 곡선(PNG)을 저장할 폴더")
     parser.add_argument("--torch_threads", type=int, default=None,
                         help="PyTorch CPU 스레드 수 (생략하면 번들 모델은 1, 그 밖은 PyTorch 기본값). 번들 모델의 작은 "
                              "행렬은 스레드를 나눠 얻는 것이 적고, 다른 프로그램과 CPU를 나눠 쓸 때는 여러 스레드가 "
@@ -308,7 +311,11 @@ def train_main(cli: argparse.Namespace) -> None:
               f"검증 대화 (감정 {sample.emotion}):")
         show_dialogue(sample, answer)
 
-    fit_dialogue_model(model, tokenizer, train_features, val_features, args, optimizer_groups, on_epoch_end)
+    task = fit_dialogue_model(model, tokenizer, train_features, val_features, args, optimizer_groups, on_epoch_end)
+    marks = [(step, f"검증 손실 {loss:.3f}") for step, loss in task.history["val_loss"]]
+    png = plot_loss_history(task.history["loss"], "step8_loss_curve.png", cli.plots_dir,
+                            title="Step 8 LoRA 학습 손실 (응답 토큰, 에폭 끝마다 검증)", marks=marks)
+    print(f"\n손실 곡선: {png}")
 
     print("\n--- 학습 전(어댑터 끔) vs 학습 후(어댑터 켬), 검증 대화 ---")
     for example in val_examples[:cli.num_samples]:

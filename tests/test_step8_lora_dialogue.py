@@ -215,7 +215,7 @@ def test_training_run_saves_an_adapter_per_epoch(step, tmp_path, capsys, monkeyp
     out = tmp_path / "adapters"
     step.main(["--model", "bundled", "--train_file", str(tmp_path / "train.json"), "--val_file",
                str(tmp_path / "val.json"), "--output_dir", str(out), "--max_new_tokens", "6", "--num_samples", "1",
-               "--max_length", "64"])
+               "--max_length", "64", "--plots_dir", str(tmp_path / "plots")])
     printed = capsys.readouterr().out
     assert "trainable params" in printed, "학습할 파라미터 수 줄이 출력되지 않았습니다 (print_trainable_parameters)"
     saved = sorted(p.name for p in out.iterdir())
@@ -224,6 +224,7 @@ def test_training_run_saves_an_adapter_per_epoch(step, tmp_path, capsys, monkeyp
         config = json.loads((out / name / "adapter_config.json").read_text(encoding="utf-8"))
         assert config["r"] == 2 and set(config["target_modules"]) >= {"c_attn"}, f"{name}: 랭크 2 LoRA 어댑터가 아닙니다"
     assert printed.count("[에폭 ") == 2 and "학습 후" in printed and "로짓 최대 차이" in printed
+    assert (tmp_path / "plots" / "step8_loss_curve.png").is_file(), "손실 곡선 PNG가 없습니다"
     for typed in ("괜찮아?\nquit\n", ""):  # the chat subcommand: the last adapter, until quit / EOF
         monkeypatch.setattr("sys.stdin", io.StringIO(typed))
         step.main(["chat", "--output_dir", str(out), "--max_new_tokens", "4", "--greedy"])

@@ -9,6 +9,7 @@ without Lightning's full checkpoints: after every epoch the caller saves only th
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from kogpt2_course.nlpbook.generation.task import GenerationTask
 from kogpt2_course.nlpbook.trainer import get_evaluator, get_trainer
 
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+# peft 0.21 still calls a transformers 5 property that warns about its own deprecation on every get_peft_model
+warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 @dataclass

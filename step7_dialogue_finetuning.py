@@ -409,6 +409,11 @@ def run_preprocess(cli) -> None:
 
 
 def run_train(cli) -> Trainer:
+    for path in (cli.train_file, cli.validation_file):
+        if path:
+            ensure_sample(path)
+            if not Path(path).is_file():
+                raise QAFormatError(f"파일이 없습니다: {path}")
     model_name = resolve_model_name(cli.model_name_or_path)
     model, tokenizer = load_model_and_tokenizer(saved_model_dir(model_name) or model_name)
     if cli.learning_rate is None:
@@ -420,9 +425,6 @@ def run_train(cli) -> Trainer:
               f"학습합니다. 이 옵션이 없으면 마지막 체크포인트에서 이어서 학습합니다.")
     precision, note = resolve_precision(cli.fp16, cli.bf16)
     print(note)
-    for path in (cli.train_file, cli.validation_file):
-        if path:
-            ensure_sample(path)
     answer_only = cli.loss_on == "answer"
     train_data = load_pairs_dataset(cli.train_file, tokenizer, cli, answer_only)
     eval_data = load_pairs_dataset(cli.validation_file, tokenizer, cli, answer_only) if cli.validation_file else None

@@ -44,6 +44,7 @@ from kogpt2_course.nlpbook.generation.dataset import GenerationCollator  # noqa:
 from kogpt2_course.nlpbook.generation.task import GenerationTask  # noqa: E402
 
 CHATBOT_CSV = ROOT.parent / "shared" / "data" / "chatbot" / "ChatbotData.csv"
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def load_solution():
@@ -63,13 +64,15 @@ def lesson_table(step, title: str, extra: list[str], tmp: Path) -> None:
 
 
 class TrainerTokenTimer(TrainerCallback):
-    """Real tokens per second over optimizer steps 2..K of the HF Trainer (step 1 = warm-up)."""
+    """Real tokens per second over optimizer steps 2..K of the HF Trainer (step 1 = warm-up); ``clock`` as
+    in Step 4's ``TokenTimer``."""
 
-    def __init__(self):
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
         self.start, self.tokens_at_start, self.end, self.tokens = None, 0, None, 0
 
     def on_step_end(self, args, state, control, **kwargs):
-        now = time.perf_counter()
+        now = self.clock()
         if self.start is None:
             self.start, self.tokens_at_start = now, state.num_input_tokens_seen
         else:
@@ -81,7 +84,7 @@ class TrainerTokenTimer(TrainerCallback):
 
 def hf_tokens_per_s(step, model_name, dataset, tokenizer, cli, bf16: bool, max_length_padding: bool) -> float:
     collator = step.build_collator(tokenizer, pad_to_max_length=max_length_padding, max_length=cli.max_length)
-    timer = TrainerTokenTimer()
+    timer = TrainerTokenTimer(CLOCKS[cli.clock])
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(output_dir=tmp, per_device_train_batch_size=cli.batch_size, max_steps=cli.steps,
                                  learning_rate=cli.learning_rate, report_to="none", save_strategy="no",
@@ -98,7 +101,7 @@ def lightning_tokens_per_s(model_name, dataset, tokenizer, cli, bf16: bool) -> f
                         collate_fn=GenerationCollator(tokenizer.pad_token_id), generator=torch.Generator().manual_seed(7))
     args = GenerationTrainArguments(pretrained_model_name=model_name, learning_rate=cli.learning_rate, batch_size=cli.batch_size)
     task = GenerationTask(GPT2LMHeadModel.from_pretrained(model_name), args)
-    timer = TokenTimer()
+    timer = TokenTimer(CLOCKS[cli.clock])
     quiet_trainer(max_steps=cli.steps, limit_val_batches=0, callbacks=[timer],
                   precision="bf16-mixed" if bf16 else "32-true").fit(task, train_dataloaders=loader)
     return timer.rate()
@@ -114,7 +117,8 @@ def throughput(step, cli) -> None:
     print(f"\n{'=' * 20} [2] 학습 처리량: HF Trainer vs Step 4의 Lightning {'=' * 20}")
     print(f"데이터: 내장 예제 질문/답 {len(dataset)}개 (평균 {np.mean(lengths):.1f} 토큰, 최대 {max(lengths)}), 배치 "
           f"{cli.batch_size}, 전체 문장 레이블, 스텝 {cli.steps}개 중 첫 스텝 제외, 라운드 {cli.rounds}번 번갈아, "
-          f"torch 스레드 {torch.get_num_threads()}개, bf16 명령어 {'있음' if cpu_supports_bf16() else '없음'}")
+          f"torch 스레드 {torch.get_num_threads()}개, bf16 명령어 {'있음' if cpu_supports_bf16() else '없음'}, "
+          f"시계 {'CPU 시간' if cli.clock == 'cpu' else '경과 시간'}")
     variants = {
         "lightning-fp32": ("Step 4 Lightning (GenerationTask), fp32", lambda: lightning_tokens_per_s(
             model_name, dataset, tokenizer, cli, bf16=False)),
@@ -153,6 +157,9 @@ def main(argv=None) -> int:
     parser.add_argument("--batch_size", type=int, default=16, help="처리량: 배치 크기")
     parser.add_argument("--max_length", type=int, default=64, help="최대 토큰 수 (노트북의 패딩 길이)")
     parser.add_argument("--learning_rate", type=float, default=1e-3, help="처리량: 학습률")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="처리량의 시계: wall = 경과 시간, cpu = 이 프로세스의 CPU 시간 (여럿이 함께 쓰는 컴퓨터에서 "
+                             "OMP_NUM_THREADS=1과 함께 쓰면 한가한 코어 하나의 토큰/초에 가까움)")
     cli = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
     import datasets

@@ -60,18 +60,22 @@ def real_tokens(loader, steps: int) -> int:
 
 
 class TokenTimer(L.Callback):
-    """Real tokens per second over training steps 2..K (step 1 = warm-up, setup excluded)."""
+    """Real tokens per second over training steps 2..K (step 1 = warm-up, setup excluded).
 
-    def __init__(self):
+    ``clock``: ``time.perf_counter`` (wall time) or ``time.process_time`` (CPU time of this process,
+    the fair clock on a shared machine when torch runs one thread)."""
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
         self.start = None
         self.tokens = 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if self.start is None:
-            self.start = time.perf_counter()
+            self.start = self.clock()
         else:
             self.tokens += int(batch["attention_mask"].sum())
-            self.end = time.perf_counter()
+            self.end = self.clock()
 
     def rate(self) -> float:
         return self.tokens / (self.end - self.start)

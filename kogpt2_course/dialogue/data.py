@@ -190,6 +190,13 @@ def read_prompt_completion(path: str | Path, on_bad_row: str = "skip") -> ReadRe
         for line, item in _json_array_items(text, path):
             _json_object(where, line, item)
         return where.result
+    for number, obj in _json_lines(where, text):
+        _json_object(where, number, obj)
+    return where.result
+
+
+def _json_lines(where: _Rows, text: str):
+    """Yield (line, object) of every non-empty line that parses as JSON; the others are bad rows."""
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -197,12 +204,9 @@ def read_prompt_completion(path: str | Path, on_bad_row: str = "skip") -> ReadRe
             where.bad(number, NOT_UTF8)
             continue
         try:
-            obj = json.loads(raw)
+            yield number, json.loads(raw)
         except json.JSONDecodeError as exc:
             where.bad(number, f"JSON 문법 오류 — {exc.msg}")
-            continue
-        _json_object(where, number, obj)
-    return where.result
 
 
 # --- CSV ---------------------------------------------------------------------------------------------
@@ -379,14 +383,7 @@ def read_tokenized_file(path: str | Path, vocab_size: int, on_bad_row: str = "sk
     path = Path(path)
     where = _Rows(path, on_bad_row)
     rows = []
-    for number, raw in enumerate(_read_text(path).splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            where.bad(number, f"JSON 문법 오류 — {exc.msg}")
-            continue
+    for number, obj in _json_lines(where, _read_text(path)):
         ids, prompt_length = (obj.get("input_ids"), obj.get("prompt_length")) if isinstance(obj, dict) else (None, None)
         if not isinstance(ids, list) or not ids or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
             where.bad(number, "input_ids가 정수 목록이 아닙니다")

@@ -15,12 +15,12 @@
 # %%
 from __future__ import annotations
 
-import argparse
 from typing import Sequence
 
 import torch
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 from kogpt2_course.grading.script_runner import run_main
 
@@ -110,7 +110,7 @@ def find_repetition(token_ids: Sequence[int], n: int = 3) -> int:
 
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Step 1: 그리디 생성과 직접 만든 자기회귀 루프")
+    parser = KoreanArgumentParser(description="Step 1: 그리디 생성과 직접 만든 자기회귀 루프")
     add_model_argument(parser)
     parser.add_argument("--prompts", nargs="+", default=DEFAULT_PROMPTS, help="생성을 시작할 프롬프트들")
     parser.add_argument("--max_new_tokens", type=int, default=40, help="새로 만들 토큰 수 (최대)")

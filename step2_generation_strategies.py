@@ -15,12 +15,12 @@
 # %%
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.plots.distributions import plot_kept_sets, plot_metric_bars
 from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
 from kogpt2_course.lm.loading import load_model_and_tokenizer
@@ -171,7 +171,7 @@ def compare_strategies(strategies: dict[str, Callable[[str], torch.Tensor]], pro
 
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Step 2: 빔 서치, top-k, top-p 샘플링 비교")
+    parser = KoreanArgumentParser(description="Step 2: 빔 서치, top-k, top-p 샘플링 비교")
     add_model_argument(parser)
     parser.add_argument("--prompts", nargs="+", default=DEFAULT_PROMPTS, help="생성을 시작할 프롬프트들")
     parser.add_argument("--max_new_tokens", type=int, default=30, help="새로 만들 토큰 수 (최대)")

@@ -10,12 +10,13 @@ interleaved round by round, so background load affects them alike; the median ro
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import torch
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
+from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.decoding import generate_ids
 from kogpt2_course.lm.loading import load_model_and_tokenizer
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
@@ -33,7 +34,7 @@ STRATEGIES = {
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="디코딩 전략별 생성 속도 (배치 1, CPU)")
+    parser = KoreanArgumentParser(description="디코딩 전략별 생성 속도 (배치 1, CPU)")
     add_model_argument(parser)
     parser.add_argument("--prompt", default="이 영화", help="프롬프트")
     parser.add_argument("--max_new_tokens", type=int, default=40, help="전략마다 만들 토큰 수")
@@ -64,4 +65,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

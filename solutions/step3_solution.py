@@ -13,12 +13,12 @@
 # %%
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.plots.distributions import plot_metric_bars, plot_token_distributions
 from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
 from kogpt2_course.lm.loading import load_model_and_tokenizer
@@ -195,7 +195,7 @@ def generate_without_bad_words(model, tokenizer, prompt: str, bad_words: Sequenc
 
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Step 3: 온도, 반복 억제, 추천 설정")
+    parser = KoreanArgumentParser(description="Step 3: 온도, 반복 억제, 추천 설정")
     add_model_argument(parser)
     parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="생성을 시작할 프롬프트")
     parser.add_argument("--max_new_tokens", type=int, default=30, help="새로 만들 토큰 수 (최대)")

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, SequentialSampler
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.nlpbook.checkpoints import load_finetuned_model
 from kogpt2_course.nlpbook.generation.dataset import GenerationCollator, GenerationDataset
 from kogpt2_course.nlpbook.generation.task import GenerationTask
@@ -52,7 +53,7 @@ HUB_LEARNING_RATE = 5e-5
 
 # %%
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Step 4: NSMC 리뷰로 KoGPT2 미세 조정 (긍정/부정 조종 생성)")
+    parser = KoreanArgumentParser(description="Step 4: NSMC 리뷰로 KoGPT2 미세 조정 (긍정/부정 조종 생성)")
     add_model_argument(parser)
     defaults = GenerationTrainArguments()
     parser.add_argument("--downstream_corpus_name", default=defaults.downstream_corpus_name,

@@ -4,7 +4,11 @@
     app.test_client().post("/api", json={"prompt": "이 영화"})
 
 Routes: ``GET /`` (the Korean page), ``GET /health``, ``POST /api`` (generate),
-``POST /api/next-tokens`` (top-k next-token candidates, when a ``next_token_fn`` is given).
+``POST /api/next-tokens`` (top-k next-token candidates, when a ``next_token_fn`` is given),
+``GET /fonts/NanumGothicLight.ttf`` (the Hangul web font, so the page needs no Korean system font:
+the unmodified NanumGothic Light that koreanize-matplotlib installs, SIL OFL 1.1, licence in
+``static/fonts/NanumGothic-OFL.txt``; its Regular face is rejected by Chrome's font sanitizer
+because of an empty TSI3 table, and editing it would need a new name under the OFL).
 
 Safety: every field is validated (:mod:`kogpt2_course.web.params`) and bad input is a JSON 400
 with a Korean message naming the field; the body size is capped; errors never contain a stack
@@ -14,6 +18,7 @@ overload answers 503 instead of hanging; debug mode is never switched on here.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -21,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from kogpt2_course.web.params import (BODY_FIELD, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_NEW_TOKENS_CAP,
@@ -34,6 +39,8 @@ STATIC_DIR = ROOT / "static"
 DEFAULT_MAX_WAITING = 32       # a class of about thirty students pressing the button at once
 DEFAULT_WAIT_TIMEOUT_S = 60.0  # how long a request may wait for its turn before a 503
 MAX_CANDIDATES = 20
+HANGUL_FONT_FILE = "NanumGothicLight.ttf"
+FONT_MAX_AGE_S = 7 * 24 * 3600  # browsers download the 1.5 MB font once a week at most
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +90,15 @@ class GenerationGate:
             self._slots.release()
 
 
+def hangul_font_dir() -> Path | None:
+    """The folder holding koreanize-matplotlib's NanumGothic TTFs, or None (package missing: system fonts only)."""
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "fonts"
+    return folder if (folder / HANGUL_FONT_FILE).is_file() else None
+
+
 def error_response(message: str, status: int, field: str | None = None):
     response = jsonify({"ok": False, "error": message, "field": field})
     response.status_code = status
@@ -111,6 +127,7 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
     app.json.sort_keys = False
     gate = GenerationGate(max_waiting, wait_timeout_s)
     specs = param_specs(max_new_tokens_cap)
+    font_dir = hangul_font_dir()
     app.extensions["generation_gate"] = gate
 
     def read_json():
@@ -165,6 +182,12 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
         return render_template("index.html", specs=[s.as_dict() for s in specs], presets=PRESETS,
                                model_name=Path(model_name).name or model_name, device=device, notice=notice,
                                max_prompt_chars=max_prompt_chars, candidates=next_token_fn is not None)
+
+    @app.get(f"/fonts/{HANGUL_FONT_FILE}")
+    def hangul_font():
+        if font_dir is None:
+            return error_response("한글 웹 글꼴이 없습니다 (koreanize-matplotlib를 설치하세요).", 404)
+        return send_from_directory(font_dir, HANGUL_FONT_FILE, mimetype="font/ttf", max_age=FONT_MAX_AGE_S)
 
     @app.get("/health")
     def health():

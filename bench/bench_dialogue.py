@@ -19,7 +19,6 @@ Never downloads anything.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import sys
 import tempfile
@@ -28,13 +27,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # Step 4's benchmark helpers, also when this file is imported
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from transformers import GPT2LMHeadModel, Trainer, TrainerCallback, TrainingArguments  # noqa: E402
 
-from bench_finetune import TokenTimer, quiet_trainer  # noqa: E402  (Step 4's benchmark helpers)
+from bench_finetune import TokenTimer, quiet_trainer  # noqa: E402
+from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
 from kogpt2_course.dialogue.sample import sample_split  # noqa: E402
 from kogpt2_course.dialogue.training import cpu_supports_bf16  # noqa: E402
 from kogpt2_course.lm.loading import load_model_and_tokenizer  # noqa: E402
@@ -58,7 +59,7 @@ def load_solution():
 def lesson_table(step, title: str, extra: list[str], tmp: Path) -> None:
     print(f"\n{'=' * 20} [1] (a)/(b)/(c) — {title} {'=' * 20}")
     began = time.perf_counter()
-    step.run_lesson(step.parse_args(["lesson", "--output_dir", str(tmp / title), "--plots_dir", str(tmp / "plots"),
+    step.run_lesson(step.parse_args(["--output_dir", str(tmp / title), "--plots_dir", str(tmp / "plots"),
                                      *extra]))
     print(f"({title}: {time.perf_counter() - began:.0f}초)")
 
@@ -143,8 +144,7 @@ def throughput(step, cli) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Step 7 벤치마크: (a)/(b)/(c) 비교표와 Trainer 처리량",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = KoreanArgumentParser(description="Step 7 벤치마크: (a)/(b)/(c) 비교표와 Trainer 처리량")
     add_model_argument(parser, default="bundled")
     parser.add_argument("--part", choices=["all", "table", "speed"], default="all", help="실행할 부분")
     parser.add_argument("--chatbot_csv", default=str(CHATBOT_CSV), help="ChatbotData.csv 경로 (없으면 그 표는 건너뜀)")

@@ -11,12 +11,13 @@
 #
 # 실행 (인터넷 없이, 내장 예제 질문/답으로 몇 분):
 #     python step7_dialogue_finetuning.py          # 학습 전/후 답, (a)/(b)/(c) 비교표
+#     python step7_dialogue_finetuning.py --data ../shared/data/chatbot/ChatbotData.csv --max_train_pairs 2000 --num_train_epochs 2
 # 형제 프로젝트("GPT-2를 활용한 한국어 대화 모델 미세 조정")의 명령을 같은 옵션 이름으로 쓸 수 있습니다:
 #     python step7_dialogue_finetuning.py preprocess --input_dir data/dialogue-sample --tokenized_dir tokenized/ --model_type gpt2 --max_length 128
 #     python step7_dialogue_finetuning.py train --train_file tokenized/train.txt --validation_file tokenized/validation.txt --output_dir ./gpt2_finetuned ...
 #     python step7_dialogue_finetuning.py generate --model_name_or_path ./gpt2_finetuned --prompt "안녕하세요" --length 200 --top_k 50 --top_p 0.95 --temperature 0.7
 #     python step7_dialogue_finetuning.py chat --model_name_or_path ./gpt2_finetuned
-# 옵션은 `python step7_dialogue_finetuning.py <명령> --help`.
+# 옵션은 `python step7_dialogue_finetuning.py --help`, `python step7_dialogue_finetuning.py <명령> --help`.
 
 # %%
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -40,6 +40,7 @@ from kogpt2_course.dialogue.evaluation import VariantResult, chrf, format_compar
 from kogpt2_course.dialogue.sample import SAMPLE_DIR_NAME, sample_split, write_sample
 from kogpt2_course.dialogue.training import (PadInLossCollator, last_checkpoint, plot_loss_curves, remove_checkpoints,
                                              resolve_precision, saved_model_dir)
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.loading import load_model_and_tokenizer
 from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, resolve_model_name
@@ -470,14 +471,19 @@ def run_preprocess(cli) -> None:
     (out / "preprocess_config.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+def resolve_saved_model(choice: str) -> str:
+    """resolve_model_name, except that a folder train saved into may hold only checkpoint-N (a stopped run)."""
+    return resolve_model_name(saved_model_dir(choice) or choice if Path(choice).is_dir() else choice)
+
+
 def run_train(cli) -> Trainer:
     for path in (cli.train_file, cli.validation_file):
         if path:
             ensure_sample(path)
             if not Path(path).is_file():
                 raise QAFormatError(f"파일이 없습니다: {path}")
-    model_name = resolve_model_name(cli.model_name_or_path)
-    model, tokenizer = load_model_and_tokenizer(saved_model_dir(model_name) or model_name)
+    model_name = resolve_saved_model(cli.model_name_or_path)
+    model, tokenizer = load_model_and_tokenizer(model_name)
     if cli.learning_rate is None:
         cli.learning_rate = default_learning_rate(model_name)
     if cli.overwrite_output_dir:
@@ -512,14 +518,13 @@ def run_train(cli) -> Trainer:
 def load_chat_model(choice: str | None):
     """(모델, 토크나이저): 생략하면 Step 7에서 학습한 모델(없으면 번들 모델과 알림)."""
     if choice is None:
-        if saved_model_dir(DEFAULT_OUTPUT_DIR):
+        if Path(DEFAULT_OUTPUT_DIR).is_dir() and saved_model_dir(DEFAULT_OUTPUT_DIR):
             choice = DEFAULT_OUTPUT_DIR
         else:
             print(f"[알림] {DEFAULT_OUTPUT_DIR}에 학습한 모델이 없어 미세 조정하지 않은 번들 모델을 씁니다 — 먼저 "
                   f"python step7_dialogue_finetuning.py (또는 train)를 실행하세요.")
             choice = "bundled"
-    name = resolve_model_name(choice)
-    model, tokenizer = load_model_and_tokenizer(saved_model_dir(name) or name)
+    model, tokenizer = load_model_and_tokenizer(resolve_saved_model(choice))
     return model.to("cuda" if torch.cuda.is_available() else "cpu"), tokenizer
 
 
@@ -608,27 +613,24 @@ def add_sampling_flags(parser, temperature: float, top_p: float) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    formatter = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(description="Step 7: 질문/답 대화 모델 미세 조정 (Hugging Face Trainer). "
-                                                 "명령을 생략하면 lesson.", formatter_class=formatter)
-    sub = parser.add_subparsers(dest="command")
-
-    lesson = sub.add_parser("lesson", formatter_class=formatter,
-                            help="학습 전/후 답과 (a) 답만 / (b) 전체 문장 / (c) 패딩까지 학습의 비교 (기본)")
-    add_model_flag(lesson, "bundled", "교실 CPU에서 몇 분 안에 끝나도록 기본은 번들 모델입니다.")
-    lesson.add_argument("--data", default=None,
+    parser = KoreanArgumentParser(
+        description="Step 7: 질문/답 대화 모델 미세 조정 (Hugging Face Trainer). 명령 없이 실행하면 학습 전/후 답과 "
+                    "(a) 답만 / (b) 전체 문장 / (c) 노트북 그대로 학습의 비교표를 만듭니다 (아래 옵션). "
+                    "형제 프로젝트의 명령: preprocess, train, generate, chat (각 명령 --help).")
+    add_model_flag(parser, "bundled", "교실 CPU에서 몇 분 안에 끝나도록 기본은 번들 모델입니다.")
+    parser.add_argument("--data", default=None,
                         help="질문/답 파일(.csv Q,A[,label] / .jsonl / .json / [UTTERANCE] .txt). 생략하면 내장 예제")
-    lesson.add_argument("--heldout_pairs", type=int, default=200, help="--data를 섞어 held-out으로 떼어 낼 쌍의 수")
-    lesson.add_argument("--max_train_pairs", type=int, default=0, help="학습 쌍을 N개만 (0 = 전부)")
-    lesson.add_argument("--eval_questions", type=int, default=48, help="답을 생성해 볼 held-out 질문 수")
-    lesson.add_argument("--max_new_tokens", type=int, default=40, help="답 하나의 최대 새 토큰 수 (길이 제한)")
-    lesson.add_argument("--notebook_keeps_eos", action="store_true",
+    parser.add_argument("--heldout_pairs", type=int, default=200, help="--data를 섞어 held-out으로 떼어 낼 쌍의 수")
+    parser.add_argument("--max_train_pairs", type=int, default=0, help="학습 쌍을 N개만 (0 = 전부)")
+    parser.add_argument("--eval_questions", type=int, default=48, help="답을 생성해 볼 held-out 질문 수")
+    parser.add_argument("--max_new_tokens", type=int, default=40, help="답 하나의 최대 새 토큰 수 (길이 제한)")
+    parser.add_argument("--notebook_keeps_eos", action="store_true",
                         help="(c)에서 노트북의 레이블 버그만 재현 (학습 문장 끝의 </s>는 남김)")
-    add_training_flags(lesson, per_device_train_batch_size=16, per_device_eval_batch_size=64, num_train_epochs=6.0,
+    add_training_flags(parser, per_device_train_batch_size=16, per_device_eval_batch_size=64, num_train_epochs=6.0,
                        save_steps=10_000, save_total_limit=1, logging_steps=10, eval_strategy="no", max_length=64)
+    sub = parser.add_subparsers(dest="command", title="명령", metavar="{preprocess,train,generate,chat}")
 
-    pre = sub.add_parser("preprocess", formatter_class=formatter,
-                         help="질문/답 파일을 토큰화해 tokenized_dir/train.txt, validation.txt로 저장")
+    pre = sub.add_parser("preprocess", help="질문/답 파일을 토큰화해 tokenized_dir/train.txt, validation.txt로 저장")
     pre.add_argument("--input_dir", default=DEFAULT_DATA_DIR,
                      help="train.(txt|jsonl|json|csv)와 validation.(...)이 있는 폴더 (기본 폴더가 없으면 내장 예제를 씀)")
     pre.add_argument("--tokenized_dir", default="tokenized", help="토큰화 결과를 쓸 폴더")
@@ -639,7 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="잘못된 행: skip = 세고 건너뜀, raise = 파일:줄과 함께 중단")
     add_model_flag(pre, "bundled", "토큰 id는 모델마다 다르니 train에 쓸 모델과 같게 하세요.")
 
-    train = sub.add_parser("train", formatter_class=formatter, help="Trainer로 학습 (체크포인트, 이어서 학습, 손실 곡선)")
+    train = sub.add_parser("train", help="Trainer로 학습 (체크포인트, 이어서 학습, 손실 곡선)")
     add_model_flag(train, "bundled", "")
     train.add_argument("--train_file", default=f"{DEFAULT_DATA_DIR}/train.txt",
                        help="preprocess가 만든 파일 또는 질문/답 파일 (.txt [UTTERANCE] / .jsonl / .json / .csv)")
@@ -649,7 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="손실을 계산할 토큰: answer = 답만 (질문 자리 -100), full = 질문까지 전체")
     add_training_flags(train)
 
-    gen = sub.add_parser("generate", formatter_class=formatter, help="질문 하나에 답을 생성")
+    gen = sub.add_parser("generate", help="질문 하나에 답을 생성")
     add_model_flag(gen, None, f"생략하면 {DEFAULT_OUTPUT_DIR}(없으면 번들 모델).")
     gen.add_argument("--prompt", default="안녕하세요", help="질문")
     gen.add_argument("--length", type=int, default=200, help="최대 새 토큰 수 (모델의 최대 위치에 맞춰 줄어들 수 있음)")
@@ -657,8 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42, help="난수 시드")
     add_sampling_flags(gen, temperature=0.7, top_p=0.95)
 
-    chat = sub.add_parser("chat", formatter_class=formatter,
-                          help="대화 (빈 줄, quit, Ctrl+D로 끝; 기록은 [UTTERANCE] 형식)")
+    chat = sub.add_parser("chat", help="대화 (빈 줄, quit, Ctrl+D로 끝; 기록은 [UTTERANCE] 형식)")
     add_model_flag(chat, None, f"생략하면 {DEFAULT_OUTPUT_DIR}(없으면 번들 모델).")
     chat.add_argument("--history_turns", type=int, default=2, help="프롬프트에 넣을 최근 주고받기 수")
     chat.add_argument("--max_new_tokens", type=int, default=40, help="답 하나의 최대 새 토큰 수")
@@ -667,13 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("lesson", "preprocess", "train", "generate", "chat")
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
-        argv = ["lesson", *argv]
     return build_parser().parse_args(argv)
 
 
@@ -686,13 +681,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     datasets.disable_progress_bars()  # the Trainer's own progress bar stays
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()  # "Loading weights" bars of from_pretrained
-    runners = {"lesson": run_lesson, "preprocess": run_preprocess, "train": run_train,
-               "generate": run_generate, "chat": run_chat}
-    try:
-        runners[cli.command](cli)
-    except QAFormatError as exc:
-        print(f"[데이터 오류] {exc}", file=sys.stderr)
-        sys.exit(2)
+    runners = {None: run_lesson, "preprocess": run_preprocess, "train": run_train, "generate": run_generate,
+               "chat": run_chat}
+    runners[cli.command](cli)
 
 
 if __name__ == "__main__":

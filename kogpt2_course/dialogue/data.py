@@ -27,14 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from kogpt2_course.cli.arguments import UserError
+
 UTTERANCE_TAG = "[UTTERANCE]"
 LABEL_NAMES = {0: "일상", 1: "이별", 2: "사랑"}  # ChatbotData's label column
 QA_SUFFIXES = (".txt", ".jsonl", ".json", ".csv")
 SPLIT_NAMES = ("train", "validation")
 
 
-class QAFormatError(ValueError):
-    """A bad row (``on_bad_row="raise"``) or an unreadable file; the message names the file and line."""
+class QAFormatError(UserError, ValueError):
+    """A bad row (``on_bad_row="raise"``) or an unreadable file; the message names the file and line
+    (``run_main`` prints it as one Korean line, exit code 2)."""
 
 
 @dataclass(frozen=True)

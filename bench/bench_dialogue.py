@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 from transformers import GPT2LMHeadModel, Trainer, TrainerCallback, TrainingArguments  # noqa: E402
 
 from bench_finetune import TokenTimer, quiet_trainer  # noqa: E402
-from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
+from kogpt2_course.cli.arguments import KoreanArgumentParser, display_width  # noqa: E402
 from kogpt2_course.dialogue.sample import sample_split  # noqa: E402
 from kogpt2_course.dialogue.training import cpu_supports_bf16  # noqa: E402
 from kogpt2_course.lm.loading import load_model_and_tokenizer  # noqa: E402
@@ -139,7 +139,7 @@ def throughput(step, cli) -> None:
     base = np.mean(rates["lightning-fp32"])
     for name, (label, _) in variants.items():
         value = np.mean(rates[name])
-        print(f"  {label:48s}: {value:7.0f} 토큰/초  (Lightning fp32 대비 {value / base:.2f}배; "
+        print(f"  {label + ' ' * max(0, 50 - display_width(label))}: {value:7.0f} 토큰/초  (Lightning fp32 대비 {value / base:.2f}배; "
               f"라운드별 {', '.join(f'{r:.0f}' for r in rates[name])})")
 
 

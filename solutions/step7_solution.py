@@ -425,6 +425,13 @@ def run_lesson(cli) -> list[VariantResult]:
 def load_pairs_dataset(path: str, tokenizer, cli, answer_only: bool) -> Dataset:
     """preprocess가 만든 토큰 파일이나 질문/답 파일(.txt/.jsonl/.json/.csv)을 학습용 Dataset으로."""
     if is_tokenized_file(path):
+        made_by = Path(path).parent / "preprocess_config.json"
+        if made_by.is_file():
+            config = json.loads(made_by.read_text(encoding="utf-8"))
+            if config.get("vocab_size") != len(tokenizer):
+                raise QAFormatError(f"{path}: 어휘 {config.get('vocab_size')}개짜리 토크나이저({config.get('tokenizer')})로 "
+                                    f"토큰화되었는데, 이 모델의 어휘는 {len(tokenizer)}개입니다 — preprocess를 같은 "
+                                    f"--model_name_or_path로 다시 실행하세요")
         rows, bad = read_tokenized_file(path, len(tokenizer))
         if bad:
             print(f"[데이터] {path}: 잘못된 행 {len(bad)}개는 건너뜀 (첫 번째: {bad[0]})")

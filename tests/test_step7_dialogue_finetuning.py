@@ -292,7 +292,7 @@ def test_generate_answer(step, tiny_model, tiny_tokenizer, one_torch_thread):
 @pytest.mark.solution_only
 def test_seed_commands_run_with_their_flags(step, tmp_path, monkeypatch, capsys, one_torch_thread, no_gc_collect):
     """preprocess → train (the seed's flags) → generate → chat, on a dozen pairs (solution only)"""
-    from kogpt2_course.dialogue.data import QAPair, pairs_to_dialogues, read_qa_file, write_utterance_file
+    from kogpt2_course.dialogue.data import QAFormatError, QAPair, pairs_to_dialogues, read_qa_file, write_utterance_file
 
     monkeypatch.chdir(tmp_path)
     pairs = [QAPair(q, a) for q, a in PAIRS]
@@ -320,3 +320,9 @@ def test_seed_commands_run_with_their_flags(step, tmp_path, monkeypatch, capsys,
                            "--transcript", "chat.txt"])
     assert len(step.run_chat(cli, read=lambda prompt: next(feed), write=said.append)) == 2
     assert [p.question for p in read_qa_file("chat.txt").pairs] == ["배고파", "또 배고파"]
+
+    config = tmp_path / "tokenized" / "preprocess_config.json"
+    config.write_text(config.read_text(encoding="utf-8").replace('"vocab_size": 8000', '"vocab_size": 51200'),
+                      encoding="utf-8")
+    with pytest.raises(QAFormatError, match="어휘 51200개"):
+        step.main(["train", "--train_file", "tokenized/train.txt", "--validation_file", ""])

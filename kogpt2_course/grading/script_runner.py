@@ -10,12 +10,23 @@ def in_notebook() -> bool:
     return "ipykernel" in sys.modules
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types whose message is a Korean sentence for the user (imported only when one is raised)."""
+    from kogpt2_course.nlpbook.checkpoints import ResumeError
+
+    return (ResumeError,)
+
+
 def run_main(main: Callable[[Sequence[str] | None], object], argv: Sequence[str] | None = None) -> None:
     """Call ``main(argv)``; in Jupyter, ignore the kernel's own command-line arguments."""
     if argv is None and in_notebook():
         argv = []
     try:
         main(argv)
+    except _user_errors() as exc:  # a user's mistake: one Korean sentence, no traceback
+        print(f"\n[오류] {exc}", file=sys.stderr, flush=True)
+        if not in_notebook():
+            sys.exit(2)
     except NotImplementedError as exc:
         message = str(exc)
         if not message.startswith("TODO"):

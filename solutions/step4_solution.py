@@ -259,7 +259,7 @@ def show_generations(title: str, model, tokenizer, num_samples: int, max_new_tok
     학습 전 모델은 `긍정`을 단어의 앞부분으로 보고 `긍정적이고 ...`처럼 이어 쓰기도 합니다. 프롬프트 단어를
     빼고 보여 주면 `적이고 ...` 같은 조각이 되어 무슨 일이 일어났는지 보이지 않습니다.
     """
-    print(f"\n--- {title} (프롬프트 </s>긍정 / </s>부정, 프롬프트 단어부터 보여 줌) ---")
+    print(f"\n--- {title} — 프롬프트 </s>긍정 / </s>부정, 프롬프트 단어부터 보여 줌 ---")
     for sentiment in SENTIMENTS:
         for text in generate_reviews(model, tokenizer, sentiment, num_samples, max_new_tokens, seed=seed,
                                      with_prefix=True):
@@ -283,9 +283,9 @@ def what_the_drop_measures(corpus_name: str) -> str:
             text += (" 실제 리뷰로 확인하려면 --downstream_corpus_name nsmc(인터넷에서 내려받음)로 다시 실행해 "
                      "보세요 (CPU라면 --max_train_samples 2000 --max_eval_samples 1000 --epochs 1).")
         return text
-    return ("[무엇을 잰 것인가] 테스트 리뷰는 학습에 쓰지 않은 실제 리뷰입니다. 학습 전과 비교한 하락에는 "
-            "`</s>긍정`/`</s>부정` 형식과 끝의 `</s>`를 익힌 몫과, 이 말뭉치의 리뷰를 더 잘 예측하게 된 몫이 함께 "
-            "들어 있습니다.")
+    return ("[무엇을 잰 것인가] 검증 퍼플렉서티의 하락에는 `</s>긍정`/`</s>부정` 형식과 끝의 `</s>`를 익힌 몫과, 이 "
+            "말뭉치의 리뷰를 더 잘 예측하게 된 몫(전이 학습)이 함께 들어 있습니다. 테스트 리뷰(ratings_test.txt)는 "
+            "학습에도 체크포인트 선택에도 쓰지 않았으니, 처음 보는 리뷰에 대한 추정치는 테스트 퍼플렉서티입니다.")
 
 
 def plot_loss_curve(history: dict, before_loss: float, output_dir: str):
@@ -320,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         removed = remove_checkpoints(args)
         if removed:
             print(f"[처음부터] 이전 체크포인트 {removed}개를 지웠습니다.")
+    else:
+        resume_checkpoint_path(args, verbose=False)  # 이어서 학습할 수 없는 설정(--epochs)이면 여기서 바로 알립니다
 
     prepare_corpus(args)
     tokenizer = load_tokenizer(model_name)

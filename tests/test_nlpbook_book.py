@@ -61,7 +61,7 @@ def hub_style_model(folder, bundled_dir, config_pad: bool):
     return str(folder)
 
 
-def test_book_sequence_trains_and_reloads(tmp_path, bundled_dir, capsys):
+def test_book_sequence_trains_and_reloads(tmp_path, bundled_dir, capsys, one_torch_thread):
     model_dir = hub_style_model(tmp_path / "kogpt2-like", bundled_dir, config_pad=False)
 
     # 코드4: 모델 환경 설정 (the book's values, with local folders and a tiny run)

@@ -97,9 +97,9 @@ class GenerationTask(L.LightningModule):
         old_total = self._restored_total_steps
         new_total = int(self.trainer.estimated_stepping_batches)
         self._restored_total_steps = None  # said once, for this fit
-        if old_total is None or old_total == new_total or not self.trainer.is_global_zero:
+        if old_total is None or old_total == new_total:
             return
-        print(schedule_change_message(self.trainer, old_total, new_total), flush=True)
+        self.print(schedule_change_message(self.trainer, old_total, new_total))  # above the progress bar
 
 
 def schedule_change_message(trainer, old_total: int, new_total: int) -> str:
@@ -111,8 +111,9 @@ def schedule_change_message(trainer, old_total: int, new_total: int) -> str:
     lambdas = getattr(scheduler, "lr_lambdas", None)  # LambdaLR (get_linear_schedule_with_warmup is one)
     if lambdas:
         following = scheduler.base_lrs[0] * lambdas[0](step + 1)
-        change = (f"이번 실행의 스케줄은 전체 {new_total} 스텝에 맞춰 다시 계산되므로, 다음 스텝부터 학습률이 "
-                  f"{current:.3g}에서 {following:.3g}(으)로 바뀐 뒤 스텝 {new_total}에서 0이 됩니다.")
+        change = (f"이번 실행의 스케줄은 전체 {new_total} 스텝에 맞춰 다시 계산됩니다: 이번 실행의 첫 스텝은 저장된 "
+                  f"학습률 {current:.3g}로 학습하고, 그다음 스텝부터 {following:.3g}에서 다시 줄어들어 스텝 "
+                  f"{new_total}에서 0이 됩니다.")
     else:
         change = f"이번 실행의 스케줄은 전체 {new_total} 스텝에 맞춰 다시 계산됩니다."
     return (f"[학습률 스케줄] 이어서 학습하는 체크포인트는 전체 {old_total} 스텝짜리 스케줄로 스텝 {step}까지 "

@@ -149,14 +149,14 @@ def resume_checkpoint_path(args, verbose: bool = True) -> str | None:
         if not progress.has_optimizer_state:
             say(f"[이어서 학습] {path}에는 옵티마이저 상태가 없어(학습 스텝 전에 저장됨) 건너뜁니다.")
             continue
-        usable.append((progress.global_step, path == interrupted, path, progress))
+        usable.append((progress.global_step, path != interrupted, path, progress))
     if not usable:
         interrupted.unlink(missing_ok=True)
         say("[새로 학습] 이어서 학습할 체크포인트가 없어 처음부터 학습합니다.")
         return None
     _, _, path, progress = max(usable, key=lambda entry: entry[:2])  # ties: last.ckpt (a finished epoch)
     if path != interrupted and interrupted.exists():
-        interrupted.unlink()
+        interrupted.unlink(missing_ok=True)
         say(f"[이어서 학습] {interrupted}는 last.ckpt보다 앞선 상태가 아니라 지웠습니다.")
     if progress.epochs_done > args.epochs:
         raise ResumeError(

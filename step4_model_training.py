@@ -40,6 +40,7 @@ from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX, GenerationCol
 from kogpt2_course.nlpbook.generation.task import GenerationTask
 from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, add_model_argument, resolve_model_name
 from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus, prepare_corpus
+from kogpt2_course.nlpbook.generation.evaluation import format_part_losses, loss_by_part
 from kogpt2_course.nlpbook.generation.sample_reviews import SAMPLE_CORPUS_NAME
 from kogpt2_course.plots.figure import plt, save_figure
 from kogpt2_course.grading.script_runner import run_main
@@ -218,7 +219,7 @@ def show_generations(title: str, model, tokenizer, num_samples: int, max_new_tok
     학습 전 모델은 `긍정`을 단어의 앞부분으로 보고 `긍정적이고 ...`처럼 이어 쓰기도 합니다. 프롬프트 단어를
     빼고 보여 주면 `적이고 ...` 같은 조각이 되어 무슨 일이 일어났는지 보이지 않습니다.
     """
-    print(f"\n--- {title} (프롬프트 </s>긍정 / </s>부정, 프롬프트 단어부터 보여 줌) ---")
+    print(f"\n--- {title} — 프롬프트 </s>긍정 / </s>부정, 프롬프트 단어부터 보여 줌 ---")
     for sentiment in SENTIMENTS:
         for text in generate_reviews(model, tokenizer, sentiment, num_samples, max_new_tokens, seed=seed,
                                      with_prefix=True):
@@ -226,25 +227,26 @@ def show_generations(title: str, model, tokenizer, num_samples: int, max_new_tok
 
 
 def what_the_drop_measures(corpus_name: str) -> str:
-    """퍼플렉서티 하락이 무엇을 재는지, 말뭉치에 따라 솔직하게 설명합니다."""
+    """퍼플렉서티 하락이 무엇을 재는지, 말뭉치에 따라 솔직하게 설명합니다 (위의 부분별 손실과 함께 읽습니다)."""
+    text = ("[무엇을 잰 것인가] 위 표에서 조종 코드와 끝의 `</s>`는 학습 문장의 형식을 익힌 몫이고, 리뷰 본문만이 "
+            "리뷰 자체를 더 잘 예측하게 된 몫입니다.")
     if corpus_name == SAMPLE_CORPUS_NAME:
-        text = ("[무엇을 잰 것인가] 내장 예제(nsmc-sample)는 강의가 정해 둔 문장 틀(무엇이 + 어땠다 + 맺음말)을 "
-                "조합해 만든 리뷰이고, 검증·테스트 리뷰도 같은 틀에서 나옵니다. 그래서 이 하락은 대부분 '그 틀을 "
-                "익힌 정도'이지, 실제 리뷰의 말투에 적응한 정도가 아닙니다 (번들 모델은 이미 실제 리뷰로 사전 "
-                "학습되었습니다).")
+        text += (" 그리고 내장 예제(nsmc-sample)는 강의가 정해 둔 문장 틀(무엇이 + 어땠다 + 맺음말)의 조합이라 검증·테스트 "
+                 "리뷰도 같은 틀에서 나옵니다: 리뷰 본문의 하락도 대부분 '그 틀을 익힌 정도'이지, 실제 리뷰의 말투에 "
+                 "적응한 정도가 아닙니다 (번들 모델은 이미 실제 리뷰로 사전 학습되었습니다).")
         real = REAL_NSMC_DIR / "ratings_train.txt"
         if real.exists():
-            text += (f" 이 컴퓨터에는 실제 NSMC 형식 리뷰가 있으니, 처음 보는 실제 리뷰에서 전이 학습이 얼마나 "
-                     f"도움이 되는지 이렇게 확인해 보세요: python step4_model_training.py --downstream_corpus_root_dir "
-                     f"{REAL_NSMC_DIR.parent} --downstream_corpus_name {REAL_NSMC_DIR.name} --max_train_samples 2000 "
-                     f"--max_eval_samples 1000 --epochs 1 --downstream_model_dir checkpoints/step4-real-nsmc")
+            text += (f" 이 컴퓨터에 있는 실제 NSMC 형식 리뷰로 같은 것을 재 보세요: python step4_model_training.py "
+                     f"--downstream_corpus_root_dir {REAL_NSMC_DIR.parent} --downstream_corpus_name {REAL_NSMC_DIR.name} "
+                     f"--max_train_samples 2000 --max_eval_samples 1000 --epochs 1 "
+                     f"--downstream_model_dir checkpoints/step4-real-nsmc")
         else:
-            text += (" 실제 리뷰로 확인하려면 --downstream_corpus_name nsmc(인터넷에서 내려받음)로 다시 실행해 "
-                     "보세요 (CPU라면 --max_train_samples 2000 --max_eval_samples 1000 --epochs 1).")
-        return text
-    return ("[무엇을 잰 것인가] 테스트 리뷰는 학습에 쓰지 않은 실제 리뷰입니다. 학습 전과 비교한 하락에는 "
-            "`</s>긍정`/`</s>부정` 형식과 끝의 `</s>`를 익힌 몫과, 이 말뭉치의 리뷰를 더 잘 예측하게 된 몫이 함께 "
-            "들어 있습니다.")
+            text += (" 실제 리뷰로 재 보려면 --downstream_corpus_name nsmc(인터넷에서 내려받음)로 다시 실행하세요 "
+                     "(CPU라면 --max_train_samples 2000 --max_eval_samples 1000 --epochs 1).")
+    else:
+        text += (" 테스트 리뷰(ratings_test.txt)는 학습에도 체크포인트 선택에도 쓰지 않았으니, 처음 보는 리뷰에 대한 "
+                 "추정치는 테스트 퍼플렉서티입니다.")
+    return text
 
 
 def plot_loss_curve(history: dict, before_loss: float, output_dir: str):
@@ -279,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         removed = remove_checkpoints(args)
         if removed:
             print(f"[처음부터] 이전 체크포인트 {removed}개를 지웠습니다.")
+    else:
+        resume_checkpoint_path(args, verbose=False)  # 이어서 학습할 수 없는 설정(--epochs)이면 여기서 바로 알립니다
 
     prepare_corpus(args)
     tokenizer = load_tokenizer(model_name)
@@ -293,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     task = build_task(args)
     show_generations("학습 전 생성", task.model, tokenizer, cli.num_samples, cli.max_new_tokens, args.seed)
     before_loss, before_ppl = evaluate_perplexity(task, val_dataloader)
+    before_parts = loss_by_part(task.model, tokenizer, val_dataset)  # 하락이 어디서 오는지 나중에 비교
     print(f"\n학습 전 검증 퍼플렉서티: {before_ppl:.1f} (val_loss {before_loss:.3f})\n")
 
     # 같은 모델을 여러분이 손실과 옵티마이저를 쓴 태스크(3-1)로 감싸 학습합니다.
@@ -315,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     test_loss, test_ppl = evaluate_perplexity(best_task, test_dataloader)
     print(f"테스트 퍼플렉서티 (고른 체크포인트, 한 번만 평가): {test_ppl:.1f} (loss {test_loss:.3f}) — 선택에 쓰지 않은 "
           f"리뷰라, 처음 보는 리뷰에 대한 정직한 추정치입니다.")
+    print(format_part_losses(before_parts, loss_by_part(best_model, tokenizer, val_dataset)))
     print(what_the_drop_measures(args.downstream_corpus_name))
     show_generations("학습 후 생성 (val_loss 최저 체크포인트)", best_model, tokenizer, cli.num_samples,
                      cli.max_new_tokens, args.seed)

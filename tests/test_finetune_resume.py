@@ -11,10 +11,9 @@ that still trains and resumes correctly:
 - Step 4's own output: no English library notices between the Korean lines, samples with their prefix.
 """
 
-import math
+import re
 import signal
 from dataclasses import replace
-from pathlib import Path
 
 import lightning as L
 import pytest
@@ -160,7 +159,12 @@ def test_step4_output_and_fewer_epochs_message(tmp_path, tiny_model, loader, cap
     assert len(samples) == 4 and all(line[5:].startswith(line[1:3]) for line in samples), \
         f"samples must start with their prefix word: {samples}"
     assert sum(line.startswith("테스트 퍼플렉서티") for line in captured.out.splitlines()) == 1 and "[무엇을 잰 것인가]" in captured.out
-    assert "Step 5의 웹 데모는 아직 조종 코드" in captured.out
+    assert "Step 5의 웹 데모는 아직 조종 코드" in captured.out and "[무엇이 줄었나]" in captured.out
+    # the checkpoint was chosen on the validation split (its val_loss is the validation figure, not the test one)
+    chosen = float(re.search(r"val_loss=([0-9.]+)\.ckpt", captured.out)[1])
+    validation = float(re.search(r"val_loss [0-9.]+ → ([0-9.]+);", captured.out)[1])
+    test = float(re.search(r"테스트 퍼플렉서티 \(.*?\): [0-9.]+ \(loss ([0-9.]+)\)", captured.out)[1])
+    assert chosen == pytest.approx(validation, abs=1e-3) and abs(chosen - test) > 1e-3
 
     with pytest.raises(SystemExit) as exit_info:
         run_main(step.main, [*argv, "--epochs", "1"])

@@ -4,6 +4,10 @@ Text format (the same as ratsnlp's NSMC generation task, plus KoGPT2's document 
 
     </s>긍정 <review></s>        (label 1)        </s>부정 <review></s>        (label 0)
 
+The ``긍정``/``부정`` word works as a control code in the sense of CTRL (Keskar et al., 2019): a token
+naming an attribute of the text, put in front of every training text, so that choosing it at
+generation time chooses the attribute.
+
 The leading ``</s>`` is the document boundary the model saw during pre-training, so a prompt
 ``</s>긍정`` (:func:`kogpt2_course.nlpbook.generation.inference.sentiment_prompt_ids`) starts generation in exactly the context the
 training texts start in; the trailing ``</s>`` teaches the model where a review ends, so
@@ -12,8 +16,9 @@ training texts start in; the trailing ``</s>`` teaches the model where a review 
 
 The dataset keeps each example at its own length; :class:`GenerationCollator` pads a batch only
 to its longest example ("dynamic padding") and sets the labels of padding positions to -100, so
-padding never counts in the loss (ratsnlp padded everything to ``max_seq_length`` and trained
-on the padding tokens).
+padding never counts in the loss. (ratsnlp set ``pad = eos = </s>``, padded every example to
+``max_seq_length`` with ``</s>`` and used ``labels = input_ids``: its model also learned to predict runs of
+``</s>`` after each review, easy predictions that made its loss look lower.)
 """
 
 from __future__ import annotations

@@ -43,3 +43,25 @@ def test_validation_split_comes_from_the_training_file_only(sample_args, tiny_to
 
     with pytest.raises(ValueError, match="val_ratio"):
         train_file.split_validation(1.0)
+
+
+def test_loss_by_part_adds_up_to_the_mean_loss(sample_args, tiny_model, tiny_tokenizer, one_torch_thread):
+    """The control-code / review / final-</s> parts split every predicted token once, with the model's own loss."""
+    import torch
+
+    from kogpt2_course.nlpbook.generation.evaluation import format_part_losses, loss_by_part
+
+    dataset = GenerationDataset(replace(sample_args, max_eval_samples=12), NsmcCorpus(), tiny_tokenizer, "test")
+    parts = loss_by_part(tiny_model, tiny_tokenizer, dataset, batch_size=5)
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for seq in dataset.sequences:
+            loss = tiny_model(seq[None], labels=seq[None]).loss.item()
+            total += loss * (len(seq) - 1)
+            count += len(seq) - 1
+    assert sum(p.tokens for p in parts.values()) == count
+    assert sum(p.nll * p.tokens for p in parts.values()) == pytest.approx(total, rel=1e-4)
+    rows = NsmcCorpus().get_rows(f"{sample_args.downstream_corpus_root_dir}/sample", "test")[:12]
+    code_tokens = sum(len(tiny_tokenizer.encode("긍정" if row.label == 1 else "부정")) for row in rows)
+    assert parts["code"].tokens == code_tokens and parts["end"].tokens == len(dataset)
+    assert "리뷰 본문" in format_part_losses(parts, parts)

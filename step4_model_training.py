@@ -40,7 +40,7 @@ from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX, GenerationCol
 from kogpt2_course.nlpbook.generation.task import GenerationTask
 from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, add_model_argument, resolve_model_name
 from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus, prepare_corpus
-from kogpt2_course.nlpbook.generation.evaluation import format_part_losses, loss_by_part
+from kogpt2_course.nlpbook.generation.evaluation import describe_drop, format_part_losses, loss_by_part
 from kogpt2_course.nlpbook.generation.sample_reviews import SAMPLE_CORPUS_NAME
 from kogpt2_course.plots.figure import plt, save_figure
 from kogpt2_course.grading.script_runner import run_main
@@ -226,14 +226,15 @@ def show_generations(title: str, model, tokenizer, num_samples: int, max_new_tok
             print(f"[{sentiment}] {text}")
 
 
-def what_the_drop_measures(corpus_name: str) -> str:
-    """퍼플렉서티 하락이 무엇을 재는지, 말뭉치에 따라 솔직하게 설명합니다 (위의 부분별 손실과 함께 읽습니다)."""
+def what_the_drop_measures(corpus_name: str, measured: str, bundled_model: bool) -> str:
+    """퍼플렉서티 하락이 무엇을 재는지, 이번에 잰 부분별 손실(measured)과 말뭉치·모델에 따라 솔직하게 설명합니다."""
     text = ("[무엇을 잰 것인가] 위 표에서 조종 코드와 끝의 `</s>`는 학습 문장의 형식을 익힌 몫이고, 리뷰 본문만이 "
-            "리뷰 자체를 더 잘 예측하게 된 몫입니다.")
+            f"리뷰 자체를 더 잘 예측하게 된 몫입니다. {measured}")
+    pretrained_on_reviews = " 번들 모델은 이미 실제 영화 리뷰로 사전 학습되었습니다." if bundled_model else ""
     if corpus_name == SAMPLE_CORPUS_NAME:
         text += (" 그리고 내장 예제(nsmc-sample)는 강의가 정해 둔 문장 틀(무엇이 + 어땠다 + 맺음말)의 조합이라 검증·테스트 "
                  "리뷰도 같은 틀에서 나옵니다: 리뷰 본문의 하락도 대부분 '그 틀을 익힌 정도'이지, 실제 리뷰의 말투에 "
-                 "적응한 정도가 아닙니다 (번들 모델은 이미 실제 리뷰로 사전 학습되었습니다).")
+                 "적응한 정도가 아닙니다." + pretrained_on_reviews)
         real = REAL_NSMC_DIR / "ratings_train.txt"
         if real.exists():
             text += (f" 이 컴퓨터에 있는 실제 NSMC 형식 리뷰로 같은 것을 재 보세요: python step4_model_training.py "
@@ -244,6 +245,10 @@ def what_the_drop_measures(corpus_name: str) -> str:
             text += (" 실제 리뷰로 재 보려면 --downstream_corpus_name nsmc(인터넷에서 내려받음)로 다시 실행하세요 "
                      "(CPU라면 --max_train_samples 2000 --max_eval_samples 1000 --epochs 1).")
     else:
+        if bundled_model:
+            text += (pretrained_on_reviews + " 리뷰 본문의 손실이 줄지 않았다면 미세 조정의 효과는 조종 코드가 감성을 "
+                     "바꾸는 생성 결과(아래)에서 보이고, 크게 줄었다면 이 말뭉치가 사전 학습한 리뷰와 다르거나 작고 "
+                     "반복적이어서 외운 것입니다.")
         text += (" 테스트 리뷰(ratings_test.txt)는 학습에도 체크포인트 선택에도 쓰지 않았으니, 처음 보는 리뷰에 대한 "
                  "추정치는 테스트 퍼플렉서티입니다.")
     return text
@@ -320,8 +325,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     test_loss, test_ppl = evaluate_perplexity(best_task, test_dataloader)
     print(f"테스트 퍼플렉서티 (고른 체크포인트, 한 번만 평가): {test_ppl:.1f} (loss {test_loss:.3f}) — 선택에 쓰지 않은 "
           f"리뷰라, 처음 보는 리뷰에 대한 정직한 추정치입니다.")
-    print(format_part_losses(before_parts, loss_by_part(best_model, tokenizer, val_dataset)))
-    print(what_the_drop_measures(args.downstream_corpus_name))
+    after_parts = loss_by_part(best_model, tokenizer, val_dataset)
+    print(format_part_losses(before_parts, after_parts))
+    print(what_the_drop_measures(args.downstream_corpus_name, describe_drop(before_parts, after_parts),
+                                 bundled_model=str(model_name) == str(BUNDLED_MODEL_DIR)))
     show_generations("학습 후 생성 (val_loss 최저 체크포인트)", best_model, tokenizer, cli.num_samples,
                      cli.max_new_tokens, args.seed)
 

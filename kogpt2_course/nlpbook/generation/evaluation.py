@@ -85,3 +85,24 @@ def format_part_losses(before: dict[str, PartLoss], after: dict[str, PartLoss],
         share = (b.nll - a.nll) * b.tokens / drop if drop else float("nan")
         lines.append(f"  - {label}: {b.nll:.3f} → {a.nll:.3f} (토큰 {b.tokens:,}개, 전체 하락의 {share:.0%})")
     return "\n".join(lines)
+
+
+def describe_drop(before: dict[str, PartLoss], after: dict[str, PartLoss]) -> str:
+    """One Korean sentence: how much of the drop is the format (code, end) and what the review body did."""
+    def nll_sum(losses, parts):
+        return sum(losses[p].nll * losses[p].tokens for p in parts if losses[p].tokens)
+
+    drop = nll_sum(before, PARTS) - nll_sum(after, PARTS)
+    review_before, review_after = before["review"].nll, after["review"].nll
+    if drop <= 0:
+        return f"이번 실행에서는 검증 손실이 줄지 않았습니다 (리뷰 본문 {review_before:.3f} → {review_after:.3f})."
+    form_share = (nll_sum(before, ("code", "end")) - nll_sum(after, ("code", "end"))) / drop
+    change = review_after - review_before
+    if change > 0.01:
+        body = f"오히려 늘었습니다 ({review_before:.3f} → {review_after:.3f}): 리뷰 자체의 예측은 나빠졌습니다"
+    elif change > -0.05:
+        body = f"거의 그대로입니다 ({review_before:.3f} → {review_after:.3f})"
+    else:
+        body = f"줄었습니다 ({review_before:.3f} → {review_after:.3f})"
+    return (f"이번 실행에서 검증 손실 하락의 {form_share:.0%}는 형식(조종 코드와 끝의 </s>)을 익힌 몫이고, "
+            f"리뷰 본문의 토큰당 손실은 {body}.")

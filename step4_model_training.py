@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, SequentialSampler
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast, get_linear_schedule_with_warmup
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.nlpbook.checkpoints import load_finetuned_model
 from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX, GenerationCollator, GenerationDataset
 from kogpt2_course.nlpbook.generation.task import GenerationTask
@@ -64,7 +65,7 @@ REAL_NSMC_DIR = Path("../shared/data/nsmc")  # 강의 컴퓨터에 있을 수 �
 
 # %%
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Step 4: NSMC 리뷰로 KoGPT2 미세 조정 (긍정/부정 조종 생성)")
+    parser = KoreanArgumentParser(description="Step 4: NSMC 리뷰로 KoGPT2 미세 조정 (긍정/부정 조종 생성)")
     add_model_argument(parser)
     defaults = GenerationTrainArguments()
     parser.add_argument("--downstream_corpus_name", default=defaults.downstream_corpus_name,
@@ -228,7 +229,7 @@ def show_generations(title: str, model, tokenizer, num_samples: int, max_new_tok
 
 def what_the_drop_measures(corpus_name: str, measured: str, bundled_model: bool) -> str:
     """퍼플렉서티 하락이 무엇을 재는지, 이번에 잰 부분별 손실(measured)과 말뭉치·모델에 따라 솔직하게 설명합니다."""
-    text = ("[무엇을 잰 것인가] 위 표에서 조종 코드와 끝의 `</s>`는 학습 문장의 형식을 익힌 몫이고, 리뷰 본문만이 "
+    text = ("[무엇을 잰 것인가] 위 표에서 제어 코드와 끝의 `</s>`는 학습 문장의 형식을 익힌 몫이고, 리뷰 본문만이 "
             f"리뷰 자체를 더 잘 예측하게 된 몫입니다. {measured}")
     pretrained_on_reviews = " 번들 모델은 이미 실제 영화 리뷰로 사전 학습되었습니다." if bundled_model else ""
     if corpus_name == SAMPLE_CORPUS_NAME:
@@ -246,7 +247,7 @@ def what_the_drop_measures(corpus_name: str, measured: str, bundled_model: bool)
                      "(CPU라면 --max_train_samples 2000 --max_eval_samples 1000 --epochs 1).")
     else:
         if bundled_model:
-            text += (pretrained_on_reviews + " 리뷰 본문의 손실이 줄지 않았다면 미세 조정의 효과는 조종 코드가 감성을 "
+            text += (pretrained_on_reviews + " 리뷰 본문의 손실이 줄지 않았다면 미세 조정의 효과는 제어 코드가 감성을 "
                      "바꾸는 생성 결과(아래)에서 보이고, 크게 줄었다면 이 말뭉치가 사전 학습한 리뷰와 다르거나 작고 "
                      "반복적이어서 외운 것입니다.")
         text += (" 테스트 리뷰(ratings_test.txt)는 학습에도 체크포인트 선택에도 쓰지 않았으니, 처음 보는 리뷰에 대한 "
@@ -335,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     png = plot_loss_curve(task.history, before_loss, cli.output_dir)
     print(f"\n손실 곡선: {png}")
     print("다시 실행하면 마지막 체크포인트에서 이어서 학습합니다 (--epochs를 늘리면 더 학습, --no_resume이면 처음부터).")
-    print("[Step 5와의 관계] Step 5의 웹 데모는 아직 조종 코드 `</s>긍정`/`</s>부정`을 붙여 보내지 않습니다: 입력한 "
+    print("[Step 5와의 관계] Step 5의 웹 데모는 아직 제어 코드 `</s>긍정`/`</s>부정`을 붙여 보내지 않습니다: 입력한 "
           "프롬프트를 그대로 모델에 넣습니다. 데모에서 감성 조종을 보려면 프롬프트를 `긍정 ` 또는 `부정 `으로 "
           "시작하세요 (학습 때 맨 앞에 있던 `</s>`가 없어 조종이 약해질 수 있습니다).")
 

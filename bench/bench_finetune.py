@@ -22,7 +22,6 @@ Skips with a message when the NSMC folder is absent. Never downloads anything.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import tempfile
@@ -39,6 +38,8 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast  # noqa: E402
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
+from kogpt2_course.grading.script_runner import run_main  # noqa: E402
 from kogpt2_course.nlpbook.generation.dataset import GenerationCollator, GenerationDataset  # noqa: E402
 from kogpt2_course.nlpbook.generation.evaluation import format_part_losses, loss_by_part  # noqa: E402
 from kogpt2_course.nlpbook.generation.task import GenerationTask  # noqa: E402
@@ -151,7 +152,7 @@ def perplexity(task, loader) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Step 4 미세 조정 벤치마크 (처리량, 감성 조종, 퍼플렉서티)")
+    parser = KoreanArgumentParser(description="Step 4 미세 조정 벤치마크 (처리량, 감성 조종, 퍼플렉서티)")
     parser.add_argument("--nsmc_dir", default=str(ROOT.parent / "shared" / "data" / "nsmc"),
                         help="ratings_train.txt / ratings_test.txt가 있는 폴더")
     add_model_argument(parser, default="bundled")  # benchmark figures are quoted for the bundled model
@@ -277,4 +278,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -159,7 +159,7 @@ def test_step4_output_and_fewer_epochs_message(tmp_path, tiny_model, loader, cap
     assert len(samples) == 4 and all(line[5:].startswith(line[1:3]) for line in samples), \
         f"samples must start with their prefix word: {samples}"
     assert sum(line.startswith("테스트 퍼플렉서티") for line in captured.out.splitlines()) == 1 and "[무엇을 잰 것인가]" in captured.out
-    assert "Step 5의 웹 데모는 아직 조종 코드" in captured.out and "[무엇이 줄었나]" in captured.out
+    assert "Step 5의 웹 데모는 아직 제어 코드" in captured.out and "[무엇이 줄었나]" in captured.out
     # the checkpoint was chosen on the validation split (its val_loss is the validation figure, not the test one)
     chosen = float(re.search(r"val_loss=([0-9.]+)\.ckpt", captured.out)[1])
     validation = float(re.search(r"val_loss [0-9.]+ → ([0-9.]+);", captured.out)[1])

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from kogpt2_course.cli.arguments import UserError
+
 LAST_CHECKPOINT_NAME = "last.ckpt"
 _VAL_LOSS = re.compile(r"val_loss=(?P<value>[0-9]+(?:\.[0-9]+)?)")
 
@@ -50,8 +52,10 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-class ResumeError(ValueError):
-    """A checkpoint that cannot be resumed with these arguments; the message (Korean) says what to do."""
+class ResumeError(UserError):
+    """A checkpoint that cannot be resumed with these arguments; the message (Korean) says what to do.
+
+    A :class:`~kogpt2_course.cli.arguments.UserError`: ``run_main`` prints it as one Korean line, exit code 2."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from kogpt2_course.lm.special_tokens import document_boundary_id
 from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX, SENTIMENT_PREFIXES, GenerationCollator
 
-PARTS = {"code": "조종 코드(긍정/부정)", "review": "리뷰 본문", "end": "끝의 </s>"}
+PARTS = {"code": "제어 코드(긍정/부정)", "review": "리뷰 본문", "end": "끝의 </s>"}
 
 
 @dataclass(frozen=True)
@@ -104,5 +104,5 @@ def describe_drop(before: dict[str, PartLoss], after: dict[str, PartLoss]) -> st
         body = f"거의 그대로입니다 ({review_before:.3f} → {review_after:.3f})"
     else:
         body = f"줄었습니다 ({review_before:.3f} → {review_after:.3f})"
-    return (f"이번 실행에서 검증 손실 하락의 {form_share:.0%}는 형식(조종 코드와 끝의 </s>)을 익힌 몫이고, "
+    return (f"이번 실행에서 검증 손실 하락의 {form_share:.0%}는 형식(제어 코드와 끝의 </s>)을 익힌 몫이고, "
             f"리뷰 본문의 토큰당 손실은 {body}.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from kogpt2_course.lm.presets import sampling_values
 from kogpt2_course.lm.special_tokens import document_boundary_id
 from kogpt2_course.nlpbook.generation.dataset import SENTIMENT_PREFIXES
 from kogpt2_course.nlpbook.quiet import quiet_library_output
@@ -26,12 +27,12 @@ def generate_reviews(model, tokenizer, sentiment: str | int, num_samples: int = 
 
     ``with_prefix=True`` keeps the prefix word: ``"긍정적이고 ..."`` shows that an untrained model
     continues the word ``긍정`` itself, where the text after the prefix alone (``"적이고 ..."``) would
-    look like a word fragment. Defaults: top-p 0.9 / top-k 50 sampling, repetition penalty 1.2;
-    ``generate_kwargs`` override them.
+    look like a word fragment. Defaults: the course's "리뷰 생성" preset (:mod:`kogpt2_course.lm.presets`,
+    the same values as Step 3 and the web demo); ``generate_kwargs`` override them.
     """
     quiet_library_output()
     prompt = sentiment_prompt_ids(tokenizer, sentiment).to(model.device)
-    options = dict(do_sample=True, top_k=50, top_p=0.9, repetition_penalty=1.2)
+    options = sampling_values("review")
     options.update(generate_kwargs)
     if seed is not None:
         torch.manual_seed(seed)

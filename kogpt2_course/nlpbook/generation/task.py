@@ -112,7 +112,7 @@ def schedule_change_message(trainer, old_total: int, new_total: int) -> str:
     if lambdas:
         following = scheduler.base_lrs[0] * lambdas[0](step + 1)
         change = (f"이번 실행의 스케줄은 전체 {new_total} 스텝에 맞춰 다시 계산됩니다: 이번 실행의 첫 스텝은 저장된 "
-                  f"학습률 {current:.3g}로 학습하고, 그다음 스텝부터 {following:.3g}에서 다시 줄어들어 스텝 "
+                  f"학습률 {current:.3g}(으)로 학습하고, 그다음 스텝부터 {following:.3g}에서 다시 줄어들어 스텝 "
                   f"{new_total}에서 0이 됩니다.")
     else:
         change = f"이번 실행의 스케줄은 전체 {new_total} 스텝에 맞춰 다시 계산됩니다."

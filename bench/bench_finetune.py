@@ -68,16 +68,17 @@ def real_tokens(loader, steps: int) -> int:
 class TokenTimer(L.Callback):
     """Real tokens per second over training steps 2..K (step 1 = warm-up, setup excluded)."""
 
-    def __init__(self):
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock  # time.process_time: CPU seconds of this process (steadier on a shared machine)
         self.start = None
         self.tokens = 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if self.start is None:
-            self.start = time.perf_counter()
+            self.start = self.clock()
         else:
             self.tokens += int(batch["attention_mask"].sum())
-            self.end = time.perf_counter()
+            self.end = self.clock()
 
     def rate(self) -> float:
         return self.tokens / (self.end - self.start)

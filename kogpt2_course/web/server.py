@@ -1,11 +1,11 @@
-"""Serve the web demo: waitress (a real WSGI server) by default, Flask's server only in development.
+"""웹 데모 띄우기: 기본은 waitress(실제 WSGI 서버), Flask 자체 서버는 개발할 때만.
 
     serve(app)                                   # http://127.0.0.1:9001, waitress
-    serve(app, host="0.0.0.0")                   # classroom network: prints a Korean warning
-    with BackgroundServer(app) as server:        # tests and benchmarks: a free port, in a thread
+    serve(app, host="0.0.0.0")                   # 교실 네트워크: 한국어 경고를 출력
+    with BackgroundServer(app) as server:        # 테스트와 벤치마크: 빈 포트, 스레드 안에서
         urllib.request.urlopen(server.url + "/health")
 
-Flask's debug mode is never switched on (its debugger runs arbitrary code for whoever can reach it).
+Flask의 디버그 모드는 절대 켜지 않습니다(디버거는 접속한 누구에게나 서버에서 코드를 실행하게 해 줍니다).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def check_port(host: str, port: int) -> None:
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The flags every way of starting the demo shares."""
+    """데모를 띄우는 모든 방법이 함께 쓰는 옵션(--host, --port, --threads, --dev)을 parser에 더합니다."""
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"접속을 받을 주소 ({DEFAULT_HOST}: 이 컴퓨터에서만). "
                              f"교실 네트워크에 열려면 0.0.0.0 (경고가 출력됩니다)")
@@ -82,9 +82,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
 
 def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, development: bool = False,
           threads: int = DEFAULT_THREADS) -> None:
-    """Run the app until Ctrl+C: waitress normally, Flask's own server with ``development``.
+    """Ctrl+C를 누를 때까지 앱을 돌립니다: 보통은 waitress, ``development``이면 Flask 자체 서버.
 
-    The port is checked before the address is announced: a busy port raises UserError (Korean, names --port).
+    주소를 알리기 전에 포트를 확인합니다: 이미 쓰이는 포트면 UserError(한국어, --port를 알려 줌).
     """
     check_port(host, port)
     if not is_loopback(host):
@@ -100,7 +100,7 @@ def serve(app, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, development: 
 
 
 class BackgroundServer:
-    """A waitress server on ``host`` and a free port, in a daemon thread (for tests and benchmarks)."""
+    """``host``의 빈 포트에서 데몬 스레드로 도는 waitress 서버 (테스트와 벤치마크용)."""
 
     def __init__(self, app, host: str = DEFAULT_HOST, port: int = 0, threads: int = DEFAULT_THREADS):
         from waitress.server import create_server

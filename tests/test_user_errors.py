@@ -76,7 +76,7 @@ def entry_points(tmp_path_factory):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    points = {f"step{n}": (load_step_module(n, "solution", ROOT).main, []) for n in (1, 2, 3, 4, 5, 6, 8)}
+    points = {f"step{n}": (load_step_module(n, "solution", ROOT).main, []) for n in (1, 2, 3, 4, 5, 6, 7, 8)}
     points["step5"] = (points["step5"][0], ["--port", str(port)])
     points["step6"] = (points["step6"][0], ["train"])
     points["step6-generate"] = (points["step6"][0], ["generate"])
@@ -86,6 +86,7 @@ def entry_points(tmp_path_factory):
         "bench_web_load": (load_script("bench/bench_web_load.py").main, []),
         "bench_finetune": (load_script("bench/bench_finetune.py").main, ["--nsmc_dir", str(nsmc)]),
         "bench_style": (load_script("bench/bench_style.py").main, []),
+        "bench_dialogue": (load_script("bench/bench_dialogue.py").main, []),
         "bench_lora": (load_script("bench/bench_lora.py").main, []),
         "bpc": (course_main, ["bpc", "--data", str(nsmc / "ratings_test.txt")]),
     })
@@ -197,9 +198,9 @@ def test_bpc_without_nsmc_names_data(tmp_path, capsys):
     assert code == 2 and "데이터 파일이 없습니다" in err and "--data로" in err
 
 
-@pytest.mark.parametrize("name", ["step1", "step2", "step3", "step4", "step5", "step6", "step6-generate", "step8",
-                                  "bench_generation_speed", "bench_strategies", "bench_web_load", "bench_finetune",
-                                  "bench_style", "bench_lora", "bpc"])
+@pytest.mark.parametrize("name", ["step1", "step2", "step3", "step4", "step5", "step6", "step6-generate",
+                                  "step7", "step8", "bench_generation_speed", "bench_strategies", "bench_web_load",
+                                  "bench_finetune", "bench_style", "bench_dialogue", "bench_lora", "bpc"])
 def test_every_help_shows_defaults_in_korean(name, entry_points, capsys):
     main, argv = entry_points[name]
     with pytest.raises(SystemExit) as exit_info:

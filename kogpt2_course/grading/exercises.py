@@ -30,6 +30,7 @@ STEP_FILES = {
     4: "step4_model_training.py",
     5: "step5_web_service.py",
     6: "step6_style_finetuning.py",
+    7: "step7_dialogue_finetuning.py",
     8: "step8_lora_dialogue.py",
 }
 

@@ -21,6 +21,7 @@ from kogpt2_course.grading.exercises import ROOT, STEP_FILES, list_todos
 from kogpt2_course.grading.sample_class import make_submission, patched
 
 STEP1 = STEP_FILES[1]
+STEP_TIMEOUT_S = 120.0
 # A student who got some TODOs wrong and whose loop ends the interpreter (os._exit): TODO 1-5
 # keeps the special tokens, TODO 1-6's code exits the process, so the tests after it never run.
 WRONG_STEP1 = [
@@ -82,10 +83,12 @@ def graded(submissions, reference, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setattr(classroom, "write_json_atomic", write_then_interrupt)
     with pytest.raises(Interrupt):
-        classroom.grade_class(submissions, out, [1], jobs=1, progress=False, warm_worker=False)
+        classroom.grade_class(submissions, out, [1], jobs=1, step_timeout_s=STEP_TIMEOUT_S, progress=False,
+                              warm_worker=False)
     mp.undo()
     first = sorted(p.parent.name for p in saved)
-    run = classroom.grade_class(submissions, out, [1], jobs=2, progress=False, warm_worker=False)
+    run = classroom.grade_class(submissions, out, [1], jobs=2, step_timeout_s=STEP_TIMEOUT_S, progress=False,
+                                warm_worker=False)
     return out, run, first
 
 
@@ -96,11 +99,11 @@ def test_class_discovery_and_resume_after_interruption(graded):
     assert (run.resumed, run.graded) == (2, 3)  # ... so the rerun graded only the other three
     syntax = next(s for s in run.submissions if s.student == "d_syntax")
     assert syntax.course_dir.name == "my_course"  # the step file one folder down in the zip
-    tasks, done = classroom.plan(run.submissions, [1], out, 60.0, 900.0)
+    tasks, done = classroom.plan(run.submissions, [1], out, 60.0, STEP_TIMEOUT_S)
     assert (tasks, done) == ([], 5)
-    tasks, done = classroom.plan(run.submissions, [1], out, 60.0, 900.0, regrade=True)
+    tasks, done = classroom.plan(run.submissions, [1], out, 60.0, STEP_TIMEOUT_S, regrade=True)
     assert (len(tasks), done) == (5, 0)
-    tasks, _ = classroom.plan(run.submissions, [1], out, 30.0, 900.0)  # other limits: graded again
+    tasks, _ = classroom.plan(run.submissions, [1], out, 30.0, STEP_TIMEOUT_S)  # other limits: graded again
     assert len(tasks) == 5
 
 
@@ -128,7 +131,8 @@ def test_gradebook_student_json_report_and_heatmap(graded):
         assert f"| {todo.todo_id} |" in report
     # TODO 1-1: the solution and c_wrong pass; the untouched, the syntax error and the empty folder fail
     assert "| 1-1 | 1 | 2/5 | 40% |" in report
-    assert "TODO 1-1 미완성: PreTrainedTokenizerFast" in report and "&lt;/s>" in report  # reasons, escaped
+    assert "TODO 1-1 미완성 (raise NotImplementedError가 남아 있음) (1명)" in report  # reasons, counted
+    assert "디코딩하세요: '&lt;/s>" in report  # c_wrong's reason for TODO 1-5, escaped for Markdown
     assert "종료 코드 7" in report and "**e_empty**" in report
     html = gradebook.write_report([gradebook.load_student(out, s, [1]) for s in run.submissions], [1], out,
                                   "html", out / "heatmap.png")
@@ -151,7 +155,7 @@ def test_worker_loop_survives_a_hang(submissions, tmp_path):
     and the next task in the same worker is graded normally."""
     hang = tmp_path / "hang"
     hang.mkdir()
-    (hang / STEP1).write_text("while True:\n    pass\n", encoding="utf-8")
+    (hang / STEP1).write_text("import time\n\nwhile True:\n    time.sleep(1)\n", encoding="utf-8")
     tasks = [{"id": "hang", "step": 1, "course_dir": str(hang), "timeout_s": 60, "step_timeout_s": 1.5},
              {"id": "empty", "step": 1, "course_dir": str(submissions / "e_empty"), "timeout_s": 60,
               "step_timeout_s": 120, "log_path": str(tmp_path / "empty.log")}]

@@ -1,11 +1,11 @@
-"""The grade-class command: grade every student's submission in a folder, resumably, with warm workers.
+"""The grade-class command: grade every student's submission in a folder, resumably, in one warm worker.
 
     python -m kogpt2_course grade-class submissions/                  # all steps, every student
     python -m kogpt2_course grade-class submissions/ --step 1 --jobs 2 --out grades/
     python -m kogpt2_course grade-class submissions/ --regrade        # grade again from scratch
 
 Every sub-folder of SUBMISSIONS (or ``.zip`` file) is one student, named by the folder (zip) name;
-the step files may sit at its top or in one folder below. Written to ``--out``:
+the step files may sit at its top or in a folder below. Written to ``--out``:
 ``gradebook.csv``, ``students/<id>/results.json`` (Gradescope), ``report.md`` (or ``.html``),
 ``heatmap.png``, and ``students/<id>/step<N>.json`` — the records of each graded step, which make
 the run resumable: a rerun skips every step whose student file, course tests and limits are
@@ -13,7 +13,7 @@ unchanged, unless ``--regrade``. ``logs/<id>/step<N>.log`` keeps what the tests 
 
 Each step is graded by the same pytest command as ``grade`` (``grader.pytest_args``) and scored by
 the same function (``grader.results_from_records``), so the scores are those of ``grade``; only the
-process running it differs (a child forked from a warm worker, see ``worker.py``).
+process running it differs (a child forked from the warm worker, see ``worker.py``).
 """
 
 from __future__ import annotations
@@ -69,19 +69,20 @@ def default_jobs() -> int:
 # --- submissions ------------------------------------------------------------------------------
 
 def discover(submissions_dir: Path, out_dir: Path | None = None) -> list[Submission]:
-    """One Submission per sub-folder or .zip file (hidden entries and the output folder skipped)."""
+    """One Submission per sub-folder or .zip file (hidden entries, __MACOSX and the output folder skipped)."""
     if not submissions_dir.is_dir():
         raise GradeClassError(f"제출물 폴더가 없습니다: {submissions_dir}")
     found: dict[str, Submission] = {}
-    skipped_zips = []
+    zips = []
     for entry in sorted(submissions_dir.iterdir()):
-        if entry.name.startswith((".", "_")) or (out_dir is not None and entry.resolve() == out_dir.resolve()):
+        if entry.name.startswith(".") or entry.name == "__MACOSX" or (
+                out_dir is not None and entry.resolve() == out_dir.resolve()):
             continue
         if entry.is_dir():
             found[entry.name] = Submission(entry.name, entry)
         elif entry.suffix.lower() == ".zip" and entry.is_file():
-            skipped_zips.append(entry)
-    for entry in skipped_zips:
+            zips.append(entry)
+    for entry in zips:
         student = entry.stem
         if student in found:
             found[student].problems.append(f"같은 이름의 {entry.name}도 있어 폴더 쪽을 채점했습니다")
@@ -179,7 +180,8 @@ def _task_message(task: Task, out_dir: Path, timeout_s: float, step_timeout_s: f
 class WarmWorker:
     """One ``python -m kogpt2_course.grading.worker`` process, warmed up once, grading ``jobs`` tasks at
     a time in children it forks. If it dies (a student's code can kill it), it is started again and
-    the tasks it was running are retried once; a task whose run dies twice counts as crashed."""
+    the tasks it was running are graded again one at a time; the one that kills it alone counts as
+    crashed."""
 
     WORKER_DIED = "채점 작업자 프로세스가 비정상 종료했습니다 (학생 코드가 채점 프로세스를 멈췄을 수 있습니다)"
 
@@ -205,17 +207,23 @@ class WarmWorker:
 
     def run(self, messages: list[dict]) -> Iterator[tuple[str, dict]]:
         pending = list(reversed(messages))
+        suspects: list[dict] = []  # were running when the worker died: retried one at a time
         inflight: dict[str, dict] = {}
-        deaths: dict[str, int] = {}
         try:
-            while pending or inflight:
+            while pending or suspects or inflight:
                 if self.proc is None:
                     self._start()
                 try:
-                    while pending and len(inflight) < self.jobs:
-                        message = pending.pop()
-                        inflight[message["id"]] = message
-                        self.proc.stdin.write(json.dumps(message, ensure_ascii=False) + "\n")
+                    if suspects:
+                        if not inflight:
+                            message = suspects.pop()
+                            inflight[message["id"]] = message
+                            self.proc.stdin.write(json.dumps(message, ensure_ascii=False) + "\n")
+                    else:
+                        while pending and len(inflight) < self.jobs:
+                            message = pending.pop()
+                            inflight[message["id"]] = message
+                            self.proc.stdin.write(json.dumps(message, ensure_ascii=False) + "\n")
                     self.proc.stdin.flush()
                     line = self.proc.stdout.readline()
                 except OSError:  # a broken pipe: the worker is gone
@@ -226,12 +234,10 @@ class WarmWorker:
                     yield answer.pop("id"), answer
                     continue
                 self.close()
-                for task_id, message in inflight.items():
-                    deaths[task_id] = deaths.get(task_id, 0) + 1
-                    if deaths[task_id] >= 2:
-                        yield task_id, {"records": [], "problem": self.WORKER_DIED, "seconds": 0.0}
-                    else:
-                        pending.append(message)
+                if len(inflight) == 1:  # it ran alone: this task's code ended the worker
+                    yield next(iter(inflight)), {"records": [], "problem": self.WORKER_DIED, "seconds": 0.0}
+                else:
+                    suspects += inflight.values()
                 inflight.clear()
         finally:
             self.close()
@@ -297,6 +303,9 @@ def grade_class(submissions_dir: str | Path, out_dir: str | Path, steps: list[in
 
     from kogpt2_course.grading import gradebook
 
+    if not hasattr(os, "fork"):
+        raise GradeClassError("grade-class는 fork가 되는 운영체제(리눅스, WSL)에서 씁니다. "
+                              "여기서는 학생마다 python -m kogpt2_course grade --course-dir 폴더 를 쓰세요")
     submissions_dir, out_dir = Path(submissions_dir).resolve(), Path(out_dir).resolve()
     steps = sorted(steps or STEP_FILES)
     unknown = [s for s in steps if s not in STEP_FILES]

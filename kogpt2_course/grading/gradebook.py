@@ -20,10 +20,12 @@ import jinja2
 
 from kogpt2_course.grading import grader
 from kogpt2_course.grading.classroom import Submission, load_state, write_json_atomic
-from kogpt2_course.grading.exercises import STEP_FILES
+from kogpt2_course.grading.exercises import STEP_FILES, todo_message
 from kogpt2_course.grading.grader import TestResult
 
 TODO_PREFIX = re.compile(r"^TODO \d+-\d+: ")
+# a student file's untouched TODO: "TODO 1-2 미완성: <hint>" (exercises.todo_message)
+UNFINISHED = re.compile("^" + re.escape(todo_message("TODO_ID", "")).replace("TODO_ID", r"(\d+-\d+)"))
 TOP_REASONS = 3
 
 
@@ -53,6 +55,13 @@ class StudentGrade:
 
 def bare_reason(reason: str) -> str:
     return TODO_PREFIX.sub("", reason)
+
+
+def reason_for_report(reason: str) -> str:
+    """The reason as the class report counts it: an unfinished TODO without its (long) hint."""
+    reason = bare_reason(reason)
+    unfinished = UNFINISHED.match(reason)
+    return f"TODO {unfinished[1]} 미완성 (raise NotImplementedError가 남아 있음)" if unfinished else reason
 
 
 def step_problems(step: int, results: list[TestResult], problem: str) -> list[str]:
@@ -145,7 +154,7 @@ def todo_table(grades: list[StudentGrade]) -> tuple[list[str], dict[str, dict[st
             got, pts = cells.get(r.todo, (0.0, 0.0))
             cells[r.todo] = (got + r.score, pts + r.points)
             if r.score < r.points:
-                seen.setdefault(r.todo, set()).add(bare_reason(r.reason))
+                seen.setdefault(r.todo, set()).add(reason_for_report(r.reason))
         per_student[g.student] = cells
         for todo, texts in seen.items():  # a reason counts once per student
             reasons.setdefault(todo, Counter()).update(texts)

@@ -1,1 +1,1 @@
-"""Plots with Korean labels: figure setup and saving, token-distribution and metric charts."""
+"""Plots with Korean labels: figure setup and saving, token-distribution and metric charts, the class report's heat map."""

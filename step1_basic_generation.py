@@ -9,18 +9,21 @@
 # 3. `generate`가 속에서 하는 일을 직접 구현합니다: 매 단계 다음 토큰의 로짓을 구해 가장 큰 것을
 #    고르고, KV 캐시(`past_key_values`)로 이전 계산을 재사용하는 자기회귀 루프입니다.
 # 4. 그리디 디코딩이 같은 구절을 되풀이하는 지점을 찾아봅니다.
+# 5. GPT-2의 속(블록, 어텐션 헤드, 위치, 문맥 길이)과 KV 캐시가 담는 것(층마다 키와 값)을 불러온 모델에서 확인합니다.
+# 6. 그리디의 근시안: 매 단계 최선을 골라도 문장 전체의 로그 확률은 최선이 아닐 수 있음을 숫자로 봅니다.
 #
 # 실행: `python step1_basic_generation.py` (옵션은 `--help`)
 
 # %%
 from __future__ import annotations
 
-import argparse
+import math
 from typing import Sequence
 
 import torch
-from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 from kogpt2_course.grading.script_runner import run_main
 
@@ -30,6 +33,12 @@ DEFAULT_PROMPTS = ["이 영화", "배우들 연기가", "오늘 극장에서"]
 # %% [markdown]
 # ## 1. 토크나이저와 모델 불러오기
 # KoGPT2는 `</s>`를 문장 시작(bos)과 끝(eos)으로 함께 씁니다. 특수 토큰을 직접 알려 주어야 합니다.
+#
+# `from_pretrained`는 모델을 이미 **평가 모드**(`model.training == False`, 드롭아웃 꺼짐)로 돌려줍니다.
+# 그래도 `model.eval()`을 적어 두는 것은 "지금은 생성(추론)한다"를 분명히 하는 습관입니다. 진짜 함정은 **학습 직후**입니다:
+# Step 4의 `GenerationTask`는 학습하려고 `model.train()`을 부르고, Lightning의 `trainer.fit`은 끝난 뒤에도 모델을
+# 학습 모드로 둡니다(검증 때만 잠시 평가 모드). 그 모델로 바로 생성하면 KoGPT2처럼 드롭아웃(0.1)이 있는 모델은
+# 그리디인데도 실행마다 결과가 달라집니다. (번들 모델은 드롭아웃이 0이라 차이가 보이지 않습니다.)
 
 # %%
 def load_tokenizer(model_name: str):
@@ -105,15 +114,118 @@ def find_repetition(token_ids: Sequence[int], n: int = 3) -> int:
     raise NotImplementedError('TODO 1-8 미완성: 위치 i마다 tuple(ids[i:i+n])을 만들고, 앞에서 본 n-gram 집합에 이미 있으면 i를 돌려주세요 (없으면 -1)')
 
 
+def describe_repetition(tokenizer, new_ids: Sequence[int], n: int = 3) -> str:
+    """생성한 토큰 id에서 처음 다시 나온 n-gram을 사람이 읽는 한 줄로 알려 줍니다 (몇 번째는 1부터 셉니다)."""
+    start = find_repetition(new_ids, n=n)
+    if start < 0:
+        return f"이번 생성에서는 반복되는 {n}-gram이 없습니다."
+    repeated = tokenizer.decode([int(t) for t in new_ids[start:start + n]])
+    return (f"반복 발견: 생성한 {start + 1}번째 토큰(위치 {start}, 0부터 셈)부터 "
+            f"이미 나온 {n}-gram {repeated!r}이(가) 다시 나옵니다.")
+
+
 # %% [markdown]
-# ## 5. 실행해 보기
+# ## 5. GPT-2의 속: 블록, 어텐션 헤드, 위치, 문맥 길이 — 그리고 KV 캐시
+# `GPT2LMHeadModel`은 이렇게 생겼습니다.
+# 1. **토큰 임베딩**(`wte`)과 **위치 임베딩**(`wpe`, 위치 0, 1, 2, …마다 벡터 하나)을 더해 토큰마다 `n_embd`차원 벡터를 만듭니다.
+# 2. 똑같은 모양의 **트랜스포머 블록** `n_layer`개를 차례로 지납니다. 블록 하나 = LayerNorm → **마스크드 셀프 어텐션**
+#    (자기와 앞 토큰만 봄) → 잔차 연결, LayerNorm → MLP → 잔차 연결. 어텐션은 `n_head`개의 **헤드**로 나뉘어, 헤드마다
+#    `head_dim = n_embd / n_head`차원의 쿼리·키·값으로 따로 "어디를 볼지" 정합니다.
+# 3. 마지막 LayerNorm 뒤 `lm_head`가 어휘 크기의 **로짓**을 냅니다(토큰 임베딩과 가중치 공유).
+#
+# 위치 임베딩이 `n_positions`개뿐이므로 **문맥 길이**(context window)는 `n_positions` 토큰입니다. 프롬프트 + 생성 토큰이
+# 이를 넘으면 모델은 그 위치를 나타낼 수 없습니다 — Step 5의 웹 데모가 요청을 미리 막는 이유입니다.
+#
+# | | KoGPT2 (`skt/kogpt2-base-v2`) | 번들 모델 (`models/kogpt2-tiny`) |
+# |---|---|---|
+# | 블록 `n_layer` | 12 | 6 |
+# | 헤드 `n_head` | 12 | 4 |
+# | 은닉 차원 `n_embd` (head_dim) | 768 (64) | 256 (64) |
+# | 문맥 길이 `n_positions` | 1,024 | 256 |
+# | 어휘 | 51,200 | 8,000 |
+# | 파라미터 | 약 1억 2,500만 (125M) | 685만 (6.85M) |
+#
+# **KV 캐시에 들어 있는 것**: 층(블록)마다 지금까지 모든 토큰의 **키**와 **값**, 각각 모양
+# (배치, 헤드 수, 지금까지의 길이, head_dim)인 텐서입니다. 새 토큰은 자기 쿼리로 이 키들과 점수를 내고 값들을 섞습니다.
+# 앞만 보는 어텐션에서는 뒤에 토큰이 붙어도 앞 토큰의 키·값이 바뀌지 않으므로 다시 계산할 필요가 없습니다 — 그래서
+# 두 번째 단계부터 새 토큰 하나만 넣으면 됩니다(TODO 1-6). 대가는 메모리로, 길이에 비례해 커집니다.
+# transformers 5에서 캐시는 `DynamicCache`이고, 층 `i`의 텐서는 `cache.layers[i].keys`, `cache.layers[i].values`입니다.
+
+# %%
+def model_anatomy(model) -> dict[str, int]:
+    """불러온 모델의 모듈에서 직접 읽은 구조: 블록 수, 헤드 수, head_dim, 문맥 길이, 어휘 크기, 파라미터 수."""
+    attention = model.transformer.h[0].attn
+    return {
+        "블록(n_layer)": len(model.transformer.h),
+        "헤드(n_head)": attention.num_heads,
+        "head_dim": attention.head_dim,
+        "문맥 길이(n_positions)": model.transformer.wpe.num_embeddings,
+        "어휘 크기": model.transformer.wte.num_embeddings,
+        "파라미터 수": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def kv_cache_shapes(past_key_values) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """층마다 (키 텐서 모양, 값 텐서 모양)."""
+    return [(tuple(layer.keys.shape), tuple(layer.values.shape)) for layer in past_key_values.layers]
+
+
+def kv_cache_numel(config, seq_len: int, batch_size: int = 1) -> int:
+    """길이 seq_len까지 처리한 KV 캐시가 담는 수(원소)의 개수. config는 model.config (n_layer, n_head, n_embd)."""
+    # TODO 1-9: 위 설명과 kv_cache_shapes의 출력을 보고, 층마다 무엇이 몇 개, 어떤 모양으로 캐시에 들어 있는지 세어 모든 원소 수를 config 값으로 계산하세요
+    raise NotImplementedError('TODO 1-9 미완성: 위 설명과 kv_cache_shapes의 출력을 보고, 층마다 무엇이 몇 개, 어떤 모양으로 캐시에 들어 있는지 세어 모든 원소 수를 config 값으로 계산하세요')
+
+
+# %% [markdown]
+# ## 6. 그리디의 근시안: 한 단계의 최선 ≠ 문장 전체의 최선
+# 문장의 확률은 다음-토큰 확률의 곱이고, 로그를 취하면 합입니다: `log p(문장) = Σ log p(토큰 | 앞 토큰들)`.
+# 그리디는 매 단계 **그 단계의** 확률이 가장 큰 토큰을 고를 뿐, 지금 조금 덜 그럴듯한 토큰을 골라야 뒤가 훨씬 그럴듯해지는
+# 경우를 보지 못합니다. 후보 문장을 여러 개 키우는 빔 서치(Step 2)로 같은 길이의 문장을 만들어 로그 확률 합을 비교해 봅니다.
+# 두 결과 모두 `min_new_tokens`로 끝(`</s>`)을 막아 길이를 같게 만듭니다 — 이 호출에만 주는 옵션이라 모델의 설정은 그대로입니다.
+
+# %%
+def sequence_log_prob(model, output_ids: torch.Tensor, prompt_length: int) -> float:
+    """output_ids (1, 길이)에서 앞 prompt_length개(프롬프트) 뒤 토큰들의 로그 확률 합 Σ log p(토큰 | 앞 토큰들)."""
+    # TODO 1-10: output_ids 전체를 모델에 한 번 넣으면 위치 i의 로짓이 i+1번째 토큰의 분포입니다. 프롬프트 뒤 토큰마다 자기 앞 위치의 분포에서 그 토큰의 로그 확률을 골라 모두 더하세요 (확률을 곱하는 대신 로그 확률을 더함)
+    raise NotImplementedError('TODO 1-10 미완성: output_ids 전체를 모델에 한 번 넣으면 위치 i의 로짓이 i+1번째 토큰의 분포입니다. 프롬프트 뒤 토큰마다 자기 앞 위치의 분포에서 그 토큰의 로그 확률을 골라 모두 더하세요 (확률을 곱하는 대신 로그 확률을 더함)')
+
+
+def compare_greedy_and_beam(model, tokenizer, prompt: str, max_new_tokens: int = 20,
+                            num_beams: int = 3) -> dict[str, tuple[torch.Tensor, float]]:
+    """같은 길이(끝 토큰 막음)로 그리디와 빔 서치를 돌려 {이름: (토큰 id, 새 토큰의 로그 확률 합)}을 돌려줍니다."""
+    input_ids = encode_prompt(tokenizer, prompt)
+    fixed_length = dict(attention_mask=torch.ones_like(input_ids), do_sample=False, max_new_tokens=max_new_tokens,
+                        min_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
+    results = {}
+    for name, beams in (("그리디", 1), (f"빔 서치({num_beams})", num_beams)):
+        with torch.no_grad():
+            output_ids = model.generate(input_ids, num_beams=beams, **fixed_length)
+        results[name] = (output_ids, sequence_log_prob(model, output_ids, input_ids.shape[1]))
+    return results
+
+
+def first_divergence(model, tokenizer, prompt_length: int, greedy_ids: torch.Tensor, other_ids: torch.Tensor) -> str:
+    """두 결과가 처음 갈라지는 위치에서 각자 고른 토큰과 그 단계의 로그 확률을 한 줄로 알려 줍니다."""
+    a, b = greedy_ids[0].tolist(), other_ids[0].tolist()
+    i = next((i for i in range(prompt_length, min(len(a), len(b))) if a[i] != b[i]), None)
+    if i is None:
+        return "두 결과가 같습니다."
+    step_a = sequence_log_prob(model, greedy_ids[:, :i + 1], i)
+    step_b = sequence_log_prob(model, other_ids[:, :i + 1], i)
+    return (f"새 토큰 {i - prompt_length + 1}번째에서 갈라짐: 그리디 {tokenizer.decode([a[i]])!r} "
+            f"(log p {step_a:.2f}) vs 빔 서치 {tokenizer.decode([b[i]])!r} (log p {step_b:.2f})")
+
+
+# %% [markdown]
+# ## 7. 실행해 보기
 
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Step 1: 그리디 생성과 직접 만든 자기회귀 루프")
+    parser = KoreanArgumentParser(description="Step 1: 그리디 생성과 직접 만든 자기회귀 루프")
     add_model_argument(parser)
     parser.add_argument("--prompts", nargs="+", default=DEFAULT_PROMPTS, help="생성을 시작할 프롬프트들")
     parser.add_argument("--max_new_tokens", type=int, default=40, help="새로 만들 토큰 수 (최대)")
+    parser.add_argument("--compare_tokens", type=int, default=20, help="그리디와 빔 서치를 비교할 때 만들 토큰 수")
     args = parser.parse_args(argv)
 
     model_name = resolve_model_name(args.model)
@@ -134,13 +246,40 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"직접 만든 루프   : {decode_tokens(tokenizer, loop_ids)}")
         print("→ 두 결과의 토큰 id가 " + ("완전히 같습니다 ✓" if same else "다릅니다 ✗ (루프를 확인하세요)"))
 
-        new_ids = output_ids[0, input_ids.shape[1]:].tolist()
-        start = find_repetition(new_ids, n=3)
-        if start >= 0:
-            repeated = decode_tokens(tokenizer, new_ids[start:start + 3])
-            print(f"반복 발견: 생성 {start}번째 토큰부터 이미 나온 3-gram {repeated!r}이(가) 다시 나옵니다.")
+        print(describe_repetition(tokenizer, output_ids[0, input_ids.shape[1]:].tolist(), n=3))
+
+    print("\n=== GPT-2의 속 ===")
+    for name, value in model_anatomy(model).items():
+        print(f"  {name:>16}: {value:,}")
+    input_ids = encode_prompt(tokenizer, args.prompts[0])
+    with torch.no_grad():
+        cache = model(input_ids, use_cache=True).past_key_values
+    shapes = kv_cache_shapes(cache)
+    stored = sum(layer.keys.numel() + layer.values.numel() for layer in cache.layers)
+    print(f"KV 캐시 ({args.prompts[0]!r}, 토큰 {input_ids.shape[1]}개): 층 {len(shapes)}개, 층마다 키 {shapes[0][0]} + 값 {shapes[0][1]}"
+          f" (배치, 헤드, 길이, head_dim)")
+    expected = kv_cache_numel(model.config, input_ids.shape[1])
+    print(f"  캐시의 원소 수 {stored:,} / kv_cache_numel의 계산 {expected:,} → " + ("같습니다 ✓" if stored == expected else "다릅니다 ✗"))
+    full = kv_cache_numel(model.config, model.config.n_positions)
+    kogpt2 = kv_cache_numel(GPT2Config(n_layer=12, n_head=12, n_embd=768), 1024)
+    print(f"  문맥 길이 끝({model.config.n_positions}토큰)까지 채우면 {full * 4 / 2**20:.1f} MiB(float32). "
+          f"KoGPT2(12층, 768차원)로 1,024토큰이면 {kogpt2 * 4 / 2**20:.1f} MiB — 문장 하나에.")
+
+    print(f"\n=== 그리디의 근시안 (새 토큰 {args.compare_tokens}개, 끝 토큰 막음) ===")
+    for prompt in args.prompts:
+        results = compare_greedy_and_beam(model, tokenizer, prompt, args.compare_tokens)
+        (greedy_ids, greedy_lp), (beam_name, (beam_ids, beam_lp)) = results["그리디"], list(results.items())[1]
+        print(f"\n{prompt!r}")
+        for name, (ids, log_prob) in results.items():
+            print(f"  {name:>8} 로그 확률 합 {log_prob:7.2f} | {decode_tokens(tokenizer, ids)}")
+        prompt_length = len(tokenizer.encode(prompt))
+        print("  " + first_divergence(model, tokenizer, prompt_length, greedy_ids, beam_ids))
+        print("  그리디: " + describe_repetition(tokenizer, greedy_ids[0, prompt_length:].tolist(), n=3))
+        if beam_lp > greedy_lp:
+            print(f"  → 매 단계 최선을 고른 그리디보다 {beam_name}의 문장이 전체로 {beam_lp - greedy_lp:.2f}만큼 더 그럴듯합니다 "
+                  f"(확률로 {math.exp(beam_lp - greedy_lp):,.0f}배).")
         else:
-            print("이번 생성에서는 반복되는 3-gram이 없습니다.")
+            print(f"  → 이번에는 그리디가 더 높습니다: 빔 서치도 모든 문장을 보지 않는 근사입니다 (Step 2).")
 
 
 if __name__ == "__main__":

@@ -20,12 +20,12 @@
 # %%
 from __future__ import annotations
 
-import argparse
 from typing import Sequence
 
 import torch
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.nlpbook.checkpoints import load_finetuned_model
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 from kogpt2_course.grading.script_runner import run_main
@@ -33,7 +33,7 @@ from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
 from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments
 from kogpt2_course.web.app import create_app
 from kogpt2_course.web.params import DEFAULT_MAX_NEW_TOKENS_CAP, check_prompt_tokens
-from kogpt2_course.web.server import add_server_arguments, serve
+from kogpt2_course.web.server import add_server_arguments, check_port, serve
 
 DEFAULT_MODEL_DIR = GenerationDeployArguments.__dataclass_fields__["downstream_model_dir"].default
 
@@ -147,7 +147,7 @@ def run_server(app, host: str, port: int, development: bool = False, threads: in
 
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Step 5: 교실용 KoGPT2 문장 생성 웹 데모")
+    parser = KoreanArgumentParser(description="Step 5: 교실용 KoGPT2 문장 생성 웹 데모")
     add_model_argument(parser)
     parser.add_argument("--downstream_model_dir", default=DEFAULT_MODEL_DIR,
                         help="Step 4가 체크포인트(.ckpt)를 저장한 폴더 (없으면 사전 학습 모델을 씁니다)")
@@ -158,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="PyTorch CPU 스레드 수 (기본: 바꾸지 않음). 다른 작업과 CPU를 나눠 쓰면 1이 빠를 수 있습니다")
     add_server_arguments(parser)
     args = parser.parse_args(argv)
+    check_port(args.host, args.port)  # 포트가 쓰이고 있으면 모델을 불러오기 전에 바로 알립니다
 
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)

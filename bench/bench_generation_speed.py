@@ -12,7 +12,6 @@ Measured side by side in one run on the same model and prompt, each generating e
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for solutions/
+from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
+from kogpt2_course.grading.script_runner import run_main  # noqa: E402
 from kogpt2_course.lm.loading import load_model_and_tokenizer  # noqa: E402
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name  # noqa: E402
 from solutions.step1_solution import greedy_decode_loop  # noqa: E402
@@ -44,13 +45,13 @@ def timed(fn, repeats: int) -> tuple[float, torch.Tensor]:
     return best, out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None) -> None:
+    parser = KoreanArgumentParser(description=__doc__)
     add_model_argument(parser)
     parser.add_argument("--prompt", default="이 영화", help="프롬프트")
     parser.add_argument("--new_tokens", type=int, default=200, help="생성할 토큰 수")
     parser.add_argument("--repeats", type=int, default=3, help="반복 측정 횟수 (최솟값 사용)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     name = resolve_model_name(args.model)
     model, tokenizer = load_model_and_tokenizer(name)
@@ -76,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

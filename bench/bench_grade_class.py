@@ -13,7 +13,6 @@ from kogpt2_course.grading.sample_class (solution, untouched, typical mistakes, 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -27,9 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
 from kogpt2_course.grading.classroom import default_jobs  # noqa: E402
 from kogpt2_course.grading.exercises import STEP_FILES  # noqa: E402
 from kogpt2_course.grading.sample_class import make_class  # noqa: E402
+from kogpt2_course.grading.script_runner import run_main  # noqa: E402
 
 
 def load() -> str:
@@ -40,16 +41,16 @@ def scores(doc: dict) -> list[tuple]:
     return [(t["name"], t["score"], t["max_score"], t["output"]) for t in doc["tests"]]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def main(argv=None) -> int:
+    parser = KoreanArgumentParser(description="같은 가상 학급을 학생마다 grade로, 그리고 grade-class로 채점해 "
+                                              "시간과 학생별 점수를 비교합니다")
     parser.add_argument("--students", type=int, default=30, help="학생 수")
     parser.add_argument("--step", type=int, action="append", choices=sorted(STEP_FILES),
                         help="채점할 단계 (생략하면 전체)")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="grade-class의 작업자 수")
     parser.add_argument("--workdir", default=None, help="제출물과 결과를 둘 폴더 (생략하면 임시 폴더)")
     parser.add_argument("--json", default=None, help="측정 결과를 저장할 JSON 파일")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     steps = sorted(args.step or STEP_FILES)
     step_flags = [f"--step={s}" for s in steps]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -112,4 +113,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -10,14 +10,16 @@ interleaved round by round, so background load affects them alike; the median ro
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import torch
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
+from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.decoding import generate_ids
 from kogpt2_course.lm.loading import load_model_and_tokenizer
+from kogpt2_course.lm.presets import sampling_values
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 
 STRATEGIES = {
@@ -26,14 +28,14 @@ STRATEGIES = {
     "beam search (5)": dict(do_sample=False, num_beams=5),
     "top-k (50)": dict(do_sample=True, top_k=50),
     "top-p (0.92)": dict(do_sample=True, top_p=0.92, top_k=0),
-    "preset (k50 p0.92 T0.8 rp1.2 nr3)": dict(do_sample=True, top_k=50, top_p=0.92, temperature=0.8,
-                                               repetition_penalty=1.2, no_repeat_ngram_size=3),
+    "preset: review (lm/presets.py)": sampling_values("review"),
+    "preset: factual (beam 3 + nr3)": sampling_values("factual"),
     "greedy + no_repeat 3": dict(do_sample=False, no_repeat_ngram_size=3),
 }
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="디코딩 전략별 생성 속도 (배치 1, CPU)")
+    parser = KoreanArgumentParser(description="디코딩 전략별 생성 속도 (배치 1, CPU)")
     add_model_argument(parser)
     parser.add_argument("--prompt", default="이 영화", help="프롬프트")
     parser.add_argument("--max_new_tokens", type=int, default=40, help="전략마다 만들 토큰 수")
@@ -64,4 +66,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -15,7 +15,6 @@ Bounded in count and time (--time_limit seconds for phase 2; clients stop starti
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kogpt2_course.cli.arguments import KoreanArgumentParser  # noqa: E402
+from kogpt2_course.grading.script_runner import run_main  # noqa: E402
 from kogpt2_course.lm.loading import load_model_and_tokenizer  # noqa: E402
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name  # noqa: E402
 from kogpt2_course.web.app import create_app  # noqa: E402
@@ -87,7 +88,7 @@ def run_clients(url: str, clients: int, requests: int, params: dict, time_limit_
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Step 5 웹 데모 부하 측정 (127.0.0.1의 실제 waitress 서버)")
+    parser = KoreanArgumentParser(description="Step 5 웹 데모 부하 측정 (127.0.0.1의 실제 waitress 서버)")
     add_model_argument(parser)
     parser.add_argument("--clients", type=int, default=16, help="동시 접속 클라이언트 수")
     parser.add_argument("--requests", type=int, default=20, help="클라이언트마다 보낼 요청 수")
@@ -159,4 +160,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.grading.exercises import ROOT, STEP_FILES
+from kogpt2_course.grading.script_runner import run_main
+from kogpt2_course.lm.resolution import add_model_argument
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m kogpt2_course", description="KoGPT2 강의 도구")
+    parser = KoreanArgumentParser(prog="python -m kogpt2_course", description="KoGPT2 강의 도구")
     sub = parser.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("grade", help="학생 파일을 채점하고 한국어 점수표를 출력합니다")
     g.add_argument("--step", type=int, action="append", choices=sorted(STEP_FILES),
                    help="채점할 단계 (여러 번 지정 가능, 생략하면 전체)")
     g.add_argument("--json", help="Gradescope 형식 results.json을 저장할 경로")
-    g.add_argument("--course-dir", default=str(ROOT), help="학생 파일이 있는 폴더 (기본: 이 프로젝트)")
+    g.add_argument("--course-dir", default=str(ROOT), help="학생 파일이 있는 폴더")
     g.add_argument("--target", choices=["student", "solution"], default="student", help="채점 대상")
     g.add_argument("--timeout", type=float, default=60.0, help="테스트 하나의 시간 제한(초)")
     g.add_argument("--step-timeout", type=float, default=900.0, help="단계 하나의 전체 시간 제한(초)")
@@ -30,9 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--check", action="store_true", help="파일을 쓰지 않고, 다르면 종료 코드 1")
 
     b = sub.add_parser("bpc", help="문서 집합의 문자당 비트(bits per character)를 계산합니다")
-    b.add_argument("--model", default=None, help="모델 (hub, bundled, 이름 또는 폴더)")
+    add_model_argument(b)
     b.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "nsmc" / "ratings_test.txt"),
-                   help="NSMC 형식 파일(id<TAB>document<TAB>label) 또는 한 줄에 문서 하나인 텍스트 파일")
+                   help="NSMC 형식 파일(id<TAB>document<TAB>label) 또는 한 줄에 문서 하나인 텍스트 파일. "
+                        "기본값은 NSMC 평가 문서로, 새로 받은 저장소에는 없으니 그때는 --data로 지정하세요")
     b.add_argument("--limit", type=int, default=0, help="앞에서부터 N개 문서만 (0 = 전체)")
     b.add_argument("--batch-size", type=int, default=32, help="배치 크기")
     return parser
@@ -68,4 +71,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

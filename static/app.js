@@ -66,9 +66,15 @@
     return body;
   }
 
-  function showError(message) {
-    errorBox.textContent = message;
+  // 오류는 [문장 생성] 버튼 바로 아래에 보이고, 화면 밖이면 보이도록 스크롤합니다. 잘못된 칸은 빨갛게 표시합니다.
+  function showError(message, field) {
+    errorBox.textContent = message || "";
     errorBox.hidden = !message;
+    document.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    if (!message) return;
+    const input = field ? document.getElementById(field) : null;
+    if (input && input.matches("input, textarea")) input.setAttribute("aria-invalid", "true");
+    errorBox.scrollIntoView({ block: "nearest" });
   }
 
   async function post(url, body) {
@@ -84,7 +90,9 @@
     try { payload = await response.json(); } catch (e) { payload = null; }
     if (!response.ok || !payload || !payload.ok) {
       const message = payload && payload.error ? payload.error : "요청이 실패했습니다 (HTTP " + response.status + ").";
-      throw new Error(message);
+      const error = new Error(message);
+      error.field = payload && payload.field;
+      throw error;
     }
     return payload;
   }
@@ -116,7 +124,7 @@
         (payload.params.do_sample ? "샘플링" : (payload.params.num_beams > 1 ? "빔 서치" : "그리디"));
       busy(false, "완료");
     } catch (e) {
-      showError(e.message);
+      showError(e.message, e.field);
       busy(false, "");
     }
   });
@@ -143,7 +151,7 @@
         }
         busy(false, "");
       } catch (e) {
-        showError(e.message);
+        showError(e.message, e.field);
         busy(false, "");
       }
     });

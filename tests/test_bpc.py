@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from kogpt2_course import __main__ as cli
+from kogpt2_course.cli.arguments import UserError
 from kogpt2_course.lm.bpc import _segments, evaluate_bpc, read_documents
 
 DOCS = ["정말 재미있는 영화였어요!", "배우들 연기가 너무 어색해서 몰입이 안 됐다",
@@ -74,4 +75,5 @@ def test_bpc_command(tmp_path, capsys):
     assert cli.main(["bpc", "--model", "bundled", "--data", str(data)]) == 0
     out = capsys.readouterr().out
     assert "bits per character" in out and f"문서 {len(DOCS)}개" in out
-    assert cli.main(["bpc", "--model", "bundled", "--data", str(tmp_path / "missing.txt")]) == 2
+    with pytest.raises(UserError, match="--data"):  # run_main prints it in Korean, exit code 2
+        cli.main(["bpc", "--model", "bundled", "--data", str(tmp_path / "missing.txt")])

@@ -65,6 +65,7 @@ def test_late_positions_are_trained():
                                               ("some/other-model", "some/other-model")])
 def test_explicit_choice_wins(choice, expected, monkeypatch, capsys):
     monkeypatch.setenv(model_resolution.ENV_VAR, "hub")
+    monkeypatch.setattr(model_resolution, "hub_model_status", lambda name: "found")  # a hub that has every name
     assert resolve_model_name(choice) == expected
     assert "--model" in capsys.readouterr().out
 
@@ -79,8 +80,12 @@ def test_environment_variable_forces_a_choice(monkeypatch, capsys):
 def test_cached_hub_model_is_preferred(monkeypatch, capsys):
     monkeypatch.delenv(model_resolution.ENV_VAR, raising=False)
     monkeypatch.setattr(model_resolution, "hub_model_in_cache", lambda: True)
+    monkeypatch.setattr(model_resolution, "hub_reachable", lambda: False)
+    offline = []
+    monkeypatch.setattr(model_resolution, "use_offline_mode", lambda: offline.append(True))
     assert resolve_model_name(None) == HUB_MODEL_NAME
     assert "캐시" in capsys.readouterr().out
+    assert offline, "without a hub, a cached model must be loaded in offline mode (no minutes of retries)"
 
 
 def test_cache_detection_reads_the_hf_cache_layout(tmp_path):

@@ -19,6 +19,7 @@ import pytest
 from kogpt2_course.grading import classroom, gradebook, grader, worker
 from kogpt2_course.grading.exercises import ROOT, STEP_FILES, list_todos
 from kogpt2_course.grading.sample_class import make_submission, patched
+from kogpt2_course.grading.script_runner import run_main
 
 STEP1 = STEP_FILES[1]
 STEP_TIMEOUT_S = 120.0
@@ -173,10 +174,15 @@ def test_worker_loop_survives_a_hang(submissions, tmp_path):
     assert "파일이 없습니다" in (tmp_path / "empty.log").read_text(encoding="utf-8")
 
 
-def test_bad_input_is_a_korean_error(tmp_path, capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["grade-class", "{tmp}/nowhere"], "제출물 폴더가 없습니다"),
+    (["grade-class", "{tmp}"], "학생 폴더나 .zip 파일이 없습니다"),
+    (["grade-class", "{tmp}", "--jobs", "0"], "--jobs 0 : 1 이상이어야 합니다"),
+])
+def test_bad_input_is_a_korean_error(tmp_path, capsys, argv, message):
     from kogpt2_course.__main__ import main
 
-    assert main(["grade-class", str(tmp_path / "nowhere")]) == 2
-    assert "제출물 폴더가 없습니다" in capsys.readouterr().err
-    assert main(["grade-class", str(tmp_path)]) == 2
-    assert "학생 폴더나 .zip 파일이 없습니다" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(main, [a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and "Traceback" not in err

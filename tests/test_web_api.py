@@ -339,6 +339,7 @@ def test_serve_uses_waitress_and_warns_on_public_host(monkeypatch, capsys):
 
     calls = []
     monkeypatch.setattr(waitress, "serve", lambda app, **kw: calls.append(kw))
+    monkeypatch.setattr(web_server, "check_port", lambda host, port: None)  # 9001 may be in use on this machine
     app = create_app(lambda p, **kw: p)
     web_server.serve(app)
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 9001
@@ -351,6 +352,7 @@ def test_development_server_never_debug(monkeypatch):
     app = create_app(lambda p, **kw: p)
     seen = {}
     monkeypatch.setattr(app, "run", lambda **kw: seen.update(kw))
+    monkeypatch.setattr(web_server, "check_port", lambda host, port: None)
     web_server.serve(app, development=True)
     assert seen["debug"] is False and seen["use_reloader"] is False and not app.debug
 

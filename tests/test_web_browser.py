@@ -182,12 +182,33 @@ def test_error_message_is_shown(browser, server):
     wait(browser).until(lambda d: error.is_displayed() and error.text)
     assert "top_p" in error.text and "1 이하" in error.text, f"서버의 한국어 오류가 보여야 합니다: {error.text!r}"
     assert browser.find_element(By.ID, "generate").is_enabled(), "오류 뒤에는 버튼이 다시 켜져야 합니다"
+    box = browser.execute_script("const r = arguments[0].getBoundingClientRect(); "
+                                 "return [r.top, r.bottom, window.innerHeight]", error)
+    assert 0 <= box[0] and box[1] <= box[2] + 1, f"오류 상자가 화면 안에 보여야 합니다 (위 {box[0]:.0f}, 아래 {box[1]:.0f}, 화면 높이 {box[2]})"
+    assert browser.find_element(By.ID, "top_p").get_attribute("aria-invalid") == "true", "잘못된 칸이 표시되어야 합니다"
 
     prompt = browser.find_element(By.ID, "prompt")
     prompt.clear()
     set_number(browser, "top_p", 0.9)
     browser.find_element(By.ID, "generate").click()
     wait(browser).until(lambda d: "prompt" in d.find_element(By.ID, "error").text)
+
+
+def test_hangul_renders_with_the_served_font(browser, server):
+    """The page brings its own Hangul font (lab PCs and CI have no Korean system font: tofu boxes otherwise)."""
+    browser.set_window_size(1280, 900)
+    browser.get(server.url + "/")
+    faces = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.fonts.load('16px NanumGothicLight', '한글 생성').then("
+        "  () => done([...document.fonts].map((f) => [f.family.replace(/\"/g, ''), f.status])),"
+        "  (e) => done([['load failed', String(e)]]));")
+    assert ["NanumGothicLight", "loaded"] in faces, f"서버가 보낸 한글 글꼴을 브라우저가 쓰지 못했습니다: {faces}"
+    assert browser.execute_script("return document.fonts.check('16px NanumGothicLight', '한글 생성')")
+    body_font = browser.execute_script("return getComputedStyle(document.getElementById('prompt')).fontFamily")
+    assert body_font.strip('"').startswith("NanumGothicLight"), body_font
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map((e) => [e.name, e.responseStatus])")
+    assert [server.url + "/fonts/NanumGothicLight.ttf", 200] in fetched, fetched
 
 
 def test_phone_width_screenshot(browser, server):

@@ -11,12 +11,13 @@ Three stages, each skipped when its output already exists, so a rerun resumes:
      ``save_pretrained`` (safetensors) at the same time.
 
 Run it in the background and follow the log:
-    nohup python tools/pretrain_tiny_kogpt2.py > work/pretrain.log 2>&1 &
+    mkdir -p work && nohup python tools/pretrain_tiny_kogpt2.py > work/pretrain.log 2>&1 &
     python tools/pretrain_tiny_kogpt2.py --help
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import signal
@@ -31,41 +32,53 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, HfArgumentParser, PreTrainedTokenizerFast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kogpt2_course.cli.arguments import KoreanArgumentParser, UserError  # noqa: E402
+from kogpt2_course.grading.script_runner import run_main  # noqa: E402
 from kogpt2_course.lm.special_tokens import EOS_TOKEN, SPECIAL_TOKENS_IN_ID_ORDER, TOKENIZER_KWARGS  # noqa: E402
 
 
 @dataclass
 class PretrainArguments:
     corpus: str = field(default="../shared/data/reviews/pretrain.txt",
-                        metadata={"help": "One document (review) per line, UTF-8."})
+                        metadata={"help": "한 줄에 문서(리뷰) 하나인 UTF-8 말뭉치 파일"})
     output_dir: str = field(default="models/kogpt2-tiny",
-                            metadata={"help": "Where the Hugging Face model + tokenizer are saved."})
+                            metadata={"help": "Hugging Face 모델과 토크나이저를 저장할 폴더"})
     work_dir: str = field(default="work/pretrain",
-                          metadata={"help": "Token cache and resumable checkpoint (not committed)."})
-    vocab_size: int = field(default=8000, metadata={"help": "BPE vocabulary size."})
-    n_positions: int = field(default=256, metadata={"help": "Context length (>= 256: prompt + 200 tokens)."})
-    n_layer: int = field(default=6, metadata={"help": "Transformer blocks."})
-    n_embd: int = field(default=256, metadata={"help": "Hidden size."})
-    n_head: int = field(default=4, metadata={"help": "Attention heads."})
-    batch_size: int = field(default=8, metadata={"help": "Full-length windows per optimizer step (short windows: the same tokens per step)."})
-    short_window: int = field(default=64, metadata={"help": "Window length for the first part of training (reviews are short; cheaper)."})
-    long_window_from: float = field(default=0.8, metadata={"help": "Fraction of training after which windows are n_positions long, so every position is trained. Late enough to be cheap, early enough that the learning rate is still ~10% of its peak (at 0.9 with decay to zero, positions 64-255 stayed ~0.2 nats/token worse)."})
-    total_tokens: int = field(default=20_000_000, metadata={"help": "Training budget in tokens (used when time_budget_minutes is 0)."})
-    time_budget_minutes: float = field(default=118.0, metadata={"help": "If > 0, the schedule runs on wall-clock time: warmup, cosine decay and the switch to long windows follow elapsed/budget, and training stops at the budget (elapsed time survives resumes)."})
-    learning_rate: float = field(default=3e-3, metadata={"help": "Peak learning rate (AdamW)."})
-    min_lr_ratio: float = field(default=0.0, metadata={"help": "Final learning rate as a fraction of the peak."})
-    warmup_steps: int = field(default=500, metadata={"help": "Linear warmup steps."})
-    align_to_documents: float = field(default=0.5, metadata={"help": "Fraction of windows that start at a document boundary (</s> at position 0, as in evaluation); the rest start anywhere, so prompts without a leading </s> (how students call KoGPT2) stay in distribution. 1.0 makes such prompts much worse."})
-    weight_decay: float = field(default=0.1, metadata={"help": "AdamW weight decay (matrices only)."})
-    val_docs: int = field(default=300, metadata={"help": "Last N corpus lines kept out of training for validation loss."})
-    log_every: int = field(default=200, metadata={"help": "Steps between log lines."})
-    save_every: int = field(default=1000, metadata={"help": "Steps between checkpoints and model exports."})
-    bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CPU (AMX makes it ~2x faster)."})
-    compile: bool = field(default=True, metadata={"help": "torch.compile the training forward/backward (one compile per window length, ~30 s each; ~1.6x faster on this CPU)."})
-    compile_mode: str = field(default="max-autotune", metadata={"help": "torch.compile mode ('default' or 'max-autotune': AMX GEMM templates, ~10% faster here)."})
-    threads: int = field(default=0, metadata={"help": "torch threads (0 = all cores)."})
-    seed: int = field(default=42, metadata={"help": "Random seed."})
-    max_minutes: float = field(default=0.0, metadata={"help": "Stop (after a checkpoint) once this many minutes pass; 0 = no limit. Rerun to resume."})
+                          metadata={"help": "토큰 캐시와 이어서 학습할 체크포인트를 두는 폴더 (커밋하지 않음)"})
+    vocab_size: int = field(default=8000, metadata={"help": "BPE 어휘 크기"})
+    n_positions: int = field(default=256, metadata={"help": "문맥 길이 (256 이상: 프롬프트 + 200 토큰)"})
+    n_layer: int = field(default=6, metadata={"help": "트랜스포머 블록 수"})
+    n_embd: int = field(default=256, metadata={"help": "은닉 크기"})
+    n_head: int = field(default=4, metadata={"help": "어텐션 헤드 수"})
+    batch_size: int = field(default=8, metadata={"help": "옵티마이저 스텝당 전체 길이 창의 수 (짧은 창이면 스텝당 토큰 수가 같도록)"})
+    short_window: int = field(default=64, metadata={"help": "학습 앞부분의 창 길이 (리뷰는 짧으므로 더 싸게)"})
+    long_window_from: float = field(default=0.8, metadata={"help": "학습의 이 비율이 지나면 창 길이를 n_positions로 늘려 모든 위치를 학습합니다. 싸게 끝날 만큼 늦고, 학습률이 아직 최고값의 약 10퍼센트로 남아 있을 만큼 이르게 (0.9에서 0까지 감쇠하면 위치 64-255가 토큰당 약 0.2 nats 나빴습니다)"})
+    total_tokens: int = field(default=20_000_000, metadata={"help": "학습할 토큰 수 (time_budget_minutes가 0일 때)"})
+    time_budget_minutes: float = field(default=118.0, metadata={"help": "0보다 크면 일정이 경과 시간을 따릅니다: 워밍업, 코사인 감쇠, 긴 창으로의 전환이 경과/예산 비율을 따르고 예산이 되면 학습을 멈춥니다 (경과 시간은 이어서 학습해도 유지)"})
+    learning_rate: float = field(default=3e-3, metadata={"help": "최대 학습률 (AdamW)"})
+    min_lr_ratio: float = field(default=0.0, metadata={"help": "마지막 학습률 (최대 학습률에 대한 비율)"})
+    warmup_steps: int = field(default=500, metadata={"help": "선형 워밍업 스텝 수"})
+    align_to_documents: float = field(default=0.5, metadata={"help": "문서 경계에서 시작하는 창의 비율 (평가 때처럼 위치 0에 </s>). 나머지는 아무 데서나 시작해서, 앞에 </s>가 없는 프롬프트(학생들이 KoGPT2를 부르는 방식)도 분포 안에 둡니다. 1.0이면 그런 프롬프트가 훨씬 나빠집니다"})
+    weight_decay: float = field(default=0.1, metadata={"help": "AdamW 가중치 감쇠 (행렬에만)"})
+    val_docs: int = field(default=300, metadata={"help": "검증 손실용으로 학습에서 뺄 말뭉치 마지막 N줄"})
+    log_every: int = field(default=200, metadata={"help": "로그 줄 사이의 스텝 수"})
+    save_every: int = field(default=1000, metadata={"help": "체크포인트와 모델 내보내기 사이의 스텝 수"})
+    bf16: bool = field(default=True, metadata={"help": "CPU에서 bf16 autocast (AMX가 있으면 약 2배 빠름)"})
+    compile: bool = field(default=True, metadata={"help": "학습 순전파/역전파를 torch.compile (창 길이마다 한 번, 각 30초쯤; 이 CPU에서 약 1.6배 빠름)"})
+    compile_mode: str = field(default="max-autotune", metadata={"help": "torch.compile 모드 ('default' 또는 'max-autotune': AMX GEMM 템플릿, 여기서 약 10퍼센트 빠름)"})
+    threads: int = field(default=0, metadata={"help": "torch 스레드 수 (0 = 모든 코어)"})
+    seed: int = field(default=42, metadata={"help": "난수 시드"})
+    max_minutes: float = field(default=0.0, metadata={"help": "이만큼(분) 지나면 체크포인트를 쓰고 멈춥니다. 0 = 제한 없음. 다시 실행하면 이어서 학습합니다"})
+
+
+class PretrainArgumentParser(KoreanArgumentParser, HfArgumentParser):
+    """HfArgumentParser (options from the dataclass fields) with the course's Korean usage, help and errors."""
+
+    def __init__(self, dataclass_types, **kwargs):
+        super().__init__(dataclass_types, **kwargs)
+        for action in self._actions:  # HfArgumentParser gives --no_X the help of --X
+            if isinstance(action, argparse._StoreFalseAction):
+                action.help = f"{action.dest} 끄기"
 
 
 def log(msg: str) -> None:
@@ -150,8 +163,11 @@ def describe_validation(model, stream: torch.Tensor, args: PretrainArguments) ->
     return f"val loss {per_position.mean().item():.4f} nats/token (by position quarter: {quarters})"
 
 
-def main() -> None:
-    (args,) = HfArgumentParser(PretrainArguments).parse_args_into_dataclasses()
+def main(argv=None) -> None:
+    (args,) = PretrainArgumentParser(PretrainArguments, description="강의에 포함된 작은 한국어 GPT-2(models/kogpt2-tiny)를 "
+                                     "처음부터 학습합니다. 다시 실행하면 이어서 학습합니다.").parse_args_into_dataclasses(argv)
+    if not Path(args.corpus).is_file():
+        raise UserError(f"말뭉치 파일이 없습니다: {args.corpus}. --corpus로 한 줄에 문서 하나인 UTF-8 텍스트 파일을 지정하세요.")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -283,4 +299,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

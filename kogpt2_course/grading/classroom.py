@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from kogpt2_course.cli.arguments import UserError
 from kogpt2_course.grading import grader
 from kogpt2_course.grading.exercises import ROOT, STEP_FILES
 
@@ -38,7 +39,7 @@ MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 STATE_VERSION = 1
 
 
-class GradeClassError(Exception):
+class GradeClassError(UserError):
     """A problem with the command itself (not with a student's submission): reported in Korean."""
 
 
@@ -341,8 +342,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "grade-class", help="반 전체 제출물을 한 번에 채점하고 성적표·학급 보고서·히트맵을 만듭니다",
         description="SUBMISSIONS 안의 하위 폴더(또는 .zip) 하나가 학생 한 명입니다 (이름 = 학생 ID). "
-                    "중단된 채점은 같은 명령을 다시 실행하면 이어서 합니다.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "중단된 채점은 같은 명령을 다시 실행하면 이어서 합니다.")
     p.add_argument("submissions", metavar="SUBMISSIONS", help="학생별 제출 폴더나 .zip 파일이 들어 있는 폴더")
     p.add_argument("--step", type=int, action="append", choices=sorted(STEP_FILES),
                    help="채점할 단계 (여러 번 지정 가능, 생략하면 전체)")
@@ -359,14 +359,10 @@ def main(args) -> int:
     submissions = Path(args.submissions)
     out = Path(args.out) if args.out else submissions.resolve().parent / f"{submissions.resolve().name}_grades"
     if args.jobs < 1:
-        print("--jobs는 1 이상이어야 합니다.", file=sys.stderr)
-        return 2
+        raise GradeClassError(f"--jobs {args.jobs} : 1 이상이어야 합니다 (동시에 채점하는 수)")
     try:
         run = grade_class(submissions, out, args.step, args.jobs, args.timeout, args.step_timeout,
                           args.regrade, args.report_format)
-    except GradeClassError as exc:
-        print(f"오류: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("\n중단되었습니다. 같은 명령을 다시 실행하면 끝난 채점은 건너뛰고 이어서 합니다.", file=sys.stderr)
         return 130

@@ -15,10 +15,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from kogpt2_course.cli.arguments import UserError, display_width, wrap_columns
 from kogpt2_course.grading.exercises import ROOT, STEP_FILES, list_todos
 
 TESTS_DIR = ROOT / "tests"
@@ -94,26 +94,32 @@ def results_from_records(step: int, raw: list[dict], problem: str) -> list[TestR
     return results
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+TABLE_WIDTH = 100  # terminal columns of the score table (Hangul counts 2)
+_STEP_W, _TODO_W, _SCORE_W = 6, 7, 8
+_TEXT_COLUMN = _STEP_W + _TODO_W + _SCORE_W
 
 
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+    return text + " " * max(0, width - display_width(text))
 
 
 def format_table(results: list[TestResult]) -> str:
-    lines = []
-    name_w = max([_width(r.name) for r in results] + [10])
-    header = f"{_pad('단계', 6)}{_pad('TODO', 7)}{_pad('테스트', name_w + 2)}{_pad('점수', 8)}사유"
-    lines += [header, "-" * (_width(header) + 30)]
+    """The Korean score table, at most TABLE_WIDTH columns: test names and reasons wrap, never cut."""
+    text_w = TABLE_WIDTH - _TEXT_COLUMN
+    indent = " " * _TEXT_COLUMN
+    lines = [f"{_pad('단계', _STEP_W)}{_pad('TODO', _TODO_W)}{_pad('점수', _SCORE_W)}테스트 (아래: 실패 사유)",
+             "-" * TABLE_WIDTH]
     for step in sorted({r.step for r in results}):
         rows = [r for r in results if r.step == step and not r.skipped]
         for r in rows:
+            name = wrap_columns(r.name, text_w)
             score = f"{r.score:g}/{r.points:g}"
-            lines.append(f"{_pad(str(step), 6)}{_pad(r.todo, 7)}{_pad(r.name, name_w + 2)}{_pad(score, 8)}{r.reason}")
+            lines.append(f"{_pad(str(step), _STEP_W)}{_pad(r.todo, _TODO_W)}{_pad(score, _SCORE_W)}{name[0]}")
+            lines += [indent + part for part in name[1:]]
+            if r.reason and r.score < r.points:
+                lines += [indent + "  " + part for part in wrap_columns(r.reason, text_w - 2)]
         got, total = sum(r.score for r in rows), sum(r.points for r in rows)
-        lines.append(f"{_pad('', 6)}{_pad('', 7)}{_pad(f'Step {step} 합계', name_w + 2)}{got:g}/{total:g}")
+        lines.append(f"{' ' * (_STEP_W + _TODO_W)}{_pad(f'{got:g}/{total:g}', _SCORE_W)}Step {step} 합계")
         lines.append("")
     graded = [r for r in results if not r.skipped]
     got, total = sum(r.score for r in graded), sum(r.points for r in graded)
@@ -142,7 +148,11 @@ def grade(steps: list[int], course_dir: Path, target: str = "student", timeout_s
 
 def main(args) -> int:
     steps = args.step or sorted(STEP_FILES)
-    results = grade(steps, Path(args.course_dir).resolve(), args.target, args.timeout, args.step_timeout)
+    course_dir = Path(args.course_dir).resolve()
+    if not course_dir.is_dir():
+        raise UserError(f"--course-dir {args.course_dir} : 폴더가 없습니다. 학생 파일(step1_basic_generation.py 등)이 "
+                        f"있는 폴더를 지정하세요.")
+    results = grade(steps, course_dir, args.target, args.timeout, args.step_timeout)
     print(format_table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(gradescope_json(results), ensure_ascii=False, indent=2),

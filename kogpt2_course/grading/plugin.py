@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+MAX_REASON_CHARS = 1000
+
 
 def pytest_addoption(parser):
     parser.addoption("--grading-json", default=None, help="채점 결과를 기록할 JSON 파일")
@@ -31,7 +33,9 @@ def _reason(report) -> str:
     first = re.sub(r"^(Failed|E)\s*:?\s*", "", first)
     first = first.replace("NotImplementedError: ", "")
     first = re.sub(r"^AssertionError: ", "", first)
-    return first[:300]
+    if len(first) > MAX_REASON_CHARS:  # only huge reprs; the grader wraps long reasons, it never cuts them
+        first = first[:MAX_REASON_CHARS].rsplit(" ", 1)[0] + " …"
+    return first
 
 
 class GradingRecorder:

@@ -14,11 +14,11 @@ untouched file (``broken``).
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
+from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.grading.exercises import STEP_FILES, solution_path, student_path
+from kogpt2_course.grading.script_runner import run_main
 
 # Plausible wrong answers: (text of the solution, replacement). Each text occurs once in its file.
 MISTAKES = {
@@ -101,8 +101,7 @@ def make_class(folder: str | Path, students: int = 30, steps: list[int] | None =
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="grade-class를 시험해 볼 가상의 학급 제출물을 만듭니다",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = KoreanArgumentParser(description="grade-class를 시험해 볼 가상의 학급 제출물을 만듭니다")
     parser.add_argument("folder", help="학생 폴더를 만들 곳")
     parser.add_argument("--students", type=int, default=10, help="학생 수")
     args = parser.parse_args(argv)
@@ -112,4 +111,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -1,1 +1,1 @@
-"""The language model: choosing and loading KoGPT2 or the bundled model, special tokens, decoding helpers, bits per character."""
+"""언어 모델: KoGPT2나 번들 모델 고르기·불러오기, 특수 토큰, 디코딩 도우미, 생성 프리셋, 생성 글 재기(로그 확률·distinct-n), 문자당 비트."""

@@ -108,12 +108,14 @@ def read_documents(path: str | Path, limit: int = 0) -> list[str]:
 
 
 def main(args) -> int:
+    from kogpt2_course.cli.arguments import UserError
     from kogpt2_course.lm.loading import load_model_and_tokenizer
     from kogpt2_course.lm.resolution import resolve_model_name
 
-    if not Path(args.data).exists():
-        print(f"데이터 파일이 없습니다: {args.data} (--data로 지정하세요)")
-        return 2
+    if not Path(args.data).is_file():
+        raise UserError(f"데이터 파일이 없습니다: {args.data}. 기본값은 NSMC 평가 문서(e9t/nsmc의 ratings_test.txt)를 "
+                        f"../shared/data/nsmc/에 둔 경우입니다. --data로 NSMC 형식 파일이나 한 줄에 문서 하나인 "
+                        f"텍스트 파일을 지정하세요 (예: --data ratings_test.txt).")
     name = resolve_model_name(args.model)
     model, tokenizer = load_model_and_tokenizer(name)
     docs = read_documents(args.data, args.limit)

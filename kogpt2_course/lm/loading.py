@@ -1,6 +1,6 @@
-"""Load KoGPT2 (or the bundled model) for code that is not a student TODO (Steps 2–5, benchmarks).
+"""KoGPT2(또는 번들 모델)를 불러오는 도우미 — 학생 TODO가 아닌 코드(Steps 2–5, 벤치마크)용.
 
-Step 1 teaches loading; later steps just call ``load_model_and_tokenizer(name)``.
+불러오기는 Step 1에서 배우고, 뒤 단계는 ``load_model_and_tokenizer(name)``만 부릅니다.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
 
 
 def load_model_and_tokenizer(model_name: str):
-    """Return ``(model, tokenizer)``: the model in eval mode and the tokenizer with KoGPT2's special tokens."""
+    """``(model, tokenizer)``: 평가 모드의 모델과 KoGPT2 특수 토큰을 지정한 토크나이저."""
     tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name, **TOKENIZER_KWARGS)
     model = GPT2LMHeadModel.from_pretrained(model_name).eval()
     return model, tokenizer

@@ -1,1 +1,1 @@
-"""Plots with Korean labels: figure setup and saving, token-distribution and metric charts, the class report's heat map."""
+"""한국어 이름을 단 그림: 글꼴 설정과 저장(figure), 토큰 분포·지표·다양성–품질 그림(distributions), 학급 채점 히트맵(grades)."""

@@ -1,7 +1,7 @@
-"""The figures of Steps 2–3: next-token distributions, kept sets of top-k / top-p, metric bars.
+"""Steps 2–3의 그림: 다음 토큰 분포, top-k / top-p가 남긴 토큰, 지표 막대그래프, 다양성–품질 곡선.
 
-Every function takes plain numbers and Korean labels, draws one figure and saves it as PNG with
-``plotting.save_figure`` (shown inline in a notebook). They return the path of the PNG file.
+모든 함수는 숫자와 한국어 이름을 받아 그림 하나를 그리고 ``kogpt2_course.plots.figure.save_figure``로 PNG를
+저장합니다(노트북에서는 바로 보임). PNG 파일의 경로를 돌려줍니다.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _as_floats(values) -> list[float]:
 def plot_token_distributions(labels: Sequence[str], distributions: Mapping[str, Sequence[float]],
                              filename: str, output_dir: str | Path = OUTPUT_DIR, title: str = "",
                              notes: Mapping[str, str] | None = None) -> Path:
-    """One bar panel per distribution (e.g. per temperature) over the same tokens ``labels``."""
+    """분포마다(예: 온도마다) 같은 토큰들(``labels``) 위의 막대 그래프 한 칸."""
     names = list(distributions)
     fig, axes = plt.subplots(len(names), 1, figsize=(max(8, 0.45 * len(labels)), 2.2 * len(names)),
                              sharex=True, squeeze=False)
@@ -47,7 +47,7 @@ def plot_token_distributions(labels: Sequence[str], distributions: Mapping[str, 
 def plot_kept_sets(labels: Sequence[str], probs: Sequence[float], kept: Mapping[str, Sequence[bool]],
                    filename: str, output_dir: str | Path = OUTPUT_DIR, title: str = "",
                    notes: Mapping[str, str] | None = None) -> Path:
-    """The same distribution once per filter, kept tokens in colour and removed ones in grey."""
+    """같은 분포를 필터마다 한 번씩: 남긴 토큰은 색으로, 버린 토큰은 회색으로."""
     probs = _as_floats(probs)
     names = list(kept)
     fig, axes = plt.subplots(len(names), 1, figsize=(max(8, 0.3 * len(labels)), 2.4 * len(names)),
@@ -75,7 +75,7 @@ def plot_kept_sets(labels: Sequence[str], probs: Sequence[float], kept: Mapping[
 
 def plot_metric_bars(values: Mapping[str, Mapping[str, float]], filename: str,
                      output_dir: str | Path = OUTPUT_DIR, title: str = "", ylabel: str = "") -> Path:
-    """Grouped bars: one group per setting (outer keys), one bar per metric (inner keys)."""
+    """묶은 막대: 설정(바깥 키)마다 한 묶음, 지표(안쪽 키)마다 막대 하나."""
     settings = list(values)
     metrics = list(dict.fromkeys(m for v in values.values() for m in v))
     width = 0.8 / max(1, len(metrics))
@@ -89,6 +89,30 @@ def plot_metric_bars(values: Mapping[str, Mapping[str, float]], filename: str,
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, max([1.0] + [float(v) * 1.15 for m in values.values() for v in m.values()]))
     ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, filename, output_dir)
+
+
+def plot_tradeoff(curves: Mapping[str, Sequence[tuple[float, float, str]]], filename: str,
+                  output_dir: str | Path = OUTPUT_DIR, title: str = "", xlabel: str = "", ylabel: str = "",
+                  references: Mapping[str, float] | None = None) -> Path:
+    """곡선마다 (x, y, 점 이름) 점들을 이어 그립니다 (예: 다양성–품질). ``references``는 {이름: y} 가로 점선."""
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for name, points in curves.items():
+        xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
+        ax.plot(xs, ys, marker="o", label=name)
+        for x, y, label in points:
+            ax.annotate(str(label), (float(x), float(y)), textcoords="offset points", xytext=(5, 5), fontsize=9)
+    for name, y in (references or {}).items():
+        ax.axhline(float(y), linestyle="--", color="gray")
+        ax.annotate(name, (ax.get_xlim()[0], float(y)), textcoords="offset points", xytext=(4, 4), fontsize=9,
+                    color="gray")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
     ax.legend()
     if title:
         ax.set_title(title)

@@ -1,19 +1,22 @@
-"""The classroom web demo as a Flask app factory (testable with ``app.test_client()``).
+"""교실 웹 데모를 만드는 Flask 앱 공장 (서버 없이 ``app.test_client()``로 시험할 수 있음).
 
     app = create_app(inference_fn)              # inference_fn(prompt, **params) -> str
     app.test_client().post("/api", json={"prompt": "이 영화"})
 
-Routes: ``GET /`` (the Korean page), ``GET /health``, ``POST /api`` (generate),
-``POST /api/next-tokens`` (top-k next-token candidates, when a ``next_token_fn`` is given).
+주소: ``GET /``(한국어 페이지), ``GET /health``, ``POST /api``(생성),
+``POST /api/next-tokens``(다음 토큰 후보 상위 k개 — 모델의 원래 확률, ``next_token_fn``을 줄 때).
+``GET /fonts/NanumGothicLight.ttf``(한글 웹 글꼴 — 한국어 시스템 글꼴이 없는 PC에서도 페이지가 보이도록:
+koreanize-matplotlib이 설치하는 NanumGothic Light 원본, SIL OFL 1.1, 라이선스는 ``static/fonts/NanumGothic-OFL.txt``.
+Regular는 빈 TSI3 테이블 때문에 Chrome의 글꼴 검사에서 거부되고, 고치려면 OFL에 따라 새 이름이 필요합니다).
 
-Safety: every field is validated (:mod:`kogpt2_course.web.params`) and bad input is a JSON 400
-with a Korean message naming the field; the body size is capped; errors never contain a stack
-trace; generation is serialized by a lock with a bounded waiting line and a waiting timeout, so
-overload answers 503 instead of hanging; debug mode is never switched on here.
+안전: 모든 항목을 검사하고(:mod:`kogpt2_course.web.params`) 잘못된 입력에는 항목 이름을 담은 한국어 JSON 400으로
+답합니다. 본문 크기에 상한이 있고, 오류에 스택 트레이스를 담지 않습니다. 생성은 잠금으로 한 번에 하나씩, 길이가 정해진
+대기열과 대기 시간 제한을 두어 몰리면 멈추는 대신 503으로 답합니다. 디버그 모드는 여기서 켜지 않습니다.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -21,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from kogpt2_course.web.params import (BODY_FIELD, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_NEW_TOKENS_CAP,
@@ -34,6 +37,8 @@ STATIC_DIR = ROOT / "static"
 DEFAULT_MAX_WAITING = 32       # a class of about thirty students pressing the button at once
 DEFAULT_WAIT_TIMEOUT_S = 60.0  # how long a request may wait for its turn before a 503
 MAX_CANDIDATES = 20
+HANGUL_FONT_FILE = "NanumGothicLight.ttf"
+FONT_MAX_AGE_S = 7 * 24 * 3600  # browsers download the 1.5 MB font once a week at most
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +47,11 @@ NextTokenFn = Callable[[str, int], list]
 
 
 class Overloaded(Exception):
-    """The waiting line is full or the turn did not come in time (HTTP 503)."""
+    """대기열이 가득 찼거나 정한 시간 안에 차례가 오지 않음 (HTTP 503)."""
 
 
 class GenerationGate:
-    """One generation at a time; at most ``max_waiting`` requests wait, each at most ``timeout_s``."""
+    """생성은 한 번에 하나. 많아야 ``max_waiting``개의 요청이 기다리고, 각각 많아야 ``timeout_s``초."""
 
     def __init__(self, max_waiting: int = DEFAULT_MAX_WAITING, timeout_s: float = DEFAULT_WAIT_TIMEOUT_S):
         if max_waiting < 0 or timeout_s <= 0:
@@ -60,7 +65,7 @@ class GenerationGate:
 
     @property
     def waiting(self) -> int:
-        """Requests admitted but not yet running (approximate, for /health)."""
+        """들어왔지만 아직 돌지 않는 요청 수 (대략, /health용)."""
         with self._count_lock:
             return max(self._inside - (1 if self._run_lock.locked() else 0), 0)
 
@@ -83,6 +88,15 @@ class GenerationGate:
             self._slots.release()
 
 
+def hangul_font_dir() -> Path | None:
+    """The folder holding koreanize-matplotlib's NanumGothic TTFs, or None (package missing: system fonts only)."""
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "fonts"
+    return folder if (folder / HANGUL_FONT_FILE).is_file() else None
+
+
 def error_response(message: str, status: int, field: str | None = None):
     response = jsonify({"ok": False, "error": message, "field": field})
     response.status_code = status
@@ -96,11 +110,11 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                max_waiting: int = DEFAULT_MAX_WAITING,
                wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> Flask:
-    """Build the demo app around ``inference_fn(prompt, **params) -> str`` (the full text).
+    """``inference_fn(prompt, **params) -> str``(프롬프트를 포함한 전체 글)을 부르는 데모 앱을 만듭니다.
 
-    ``params`` are the validated fields of :func:`kogpt2_course.web.params.param_specs`.
-    ``next_token_fn(prompt, k)`` (optional) returns ``[{"token": str, "probability": float}, ...]``.
-    ``notice`` is a Korean line shown on the page (e.g. "fine-tuned checkpoint not found").
+    ``params``는 :func:`kogpt2_course.web.params.param_specs`의 항목들로, 검사를 마친 값입니다.
+    ``next_token_fn(prompt, k)``(선택)는 ``[{"token": str, "probability": float}, ...]``를 돌려줍니다.
+    ``notice``는 페이지 위에 보일 한국어 한 줄입니다(예: "미세 조정 체크포인트가 없습니다").
     """
     if not callable(inference_fn):
         raise TypeError("inference_fn은 호출할 수 있는 함수여야 합니다")
@@ -111,6 +125,7 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
     app.json.sort_keys = False
     gate = GenerationGate(max_waiting, wait_timeout_s)
     specs = param_specs(max_new_tokens_cap)
+    font_dir = hangul_font_dir()
     app.extensions["generation_gate"] = gate
 
     def read_json():
@@ -165,6 +180,12 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
         return render_template("index.html", specs=[s.as_dict() for s in specs], presets=PRESETS,
                                model_name=Path(model_name).name or model_name, device=device, notice=notice,
                                max_prompt_chars=max_prompt_chars, candidates=next_token_fn is not None)
+
+    @app.get(f"/fonts/{HANGUL_FONT_FILE}")
+    def hangul_font():
+        if font_dir is None:
+            return error_response("한글 웹 글꼴이 없습니다 (koreanize-matplotlib를 설치하세요).", 404)
+        return send_from_directory(font_dir, HANGUL_FONT_FILE, mimetype="font/ttf", max_age=FONT_MAX_AGE_S)
 
     @app.get("/health")
     def health():

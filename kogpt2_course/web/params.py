@@ -1,13 +1,12 @@
-"""Validation of the web demo's generation parameters (the ratsnlp ``/api`` contract).
+"""웹 데모의 생성 파라미터 검사 (ratsnlp의 ``/api`` 요청 형식).
 
-Every field a client may send is described once here (type, default, valid range, a Korean
-label and a one-line Korean explanation). The same descriptions drive the validation of
-``POST /api`` and the sliders of the page, so the UI and the server never disagree.
+클라이언트가 보낼 수 있는 항목마다 형식, 기본값, 허용 범위, 한국어 이름과 한 줄 설명을 여기 한 곳에 적습니다.
+같은 설명이 ``POST /api``의 검사와 페이지의 슬라이더를 함께 만들므로, 화면과 서버가 서로 다를 수 없습니다.
+기본값과 프리셋 버튼은 강의 전체가 쓰는 용도별 프리셋(:mod:`kogpt2_course.lm.presets`)에서 옵니다.
 
-Lengths are counted in *new* tokens (the prompt is not included): ``min_length`` and
-``max_length`` become ``min_new_tokens`` / ``max_new_tokens`` of ``model.generate``.
-Any problem raises :class:`ParameterError` with the field's name and a Korean message;
-the web app turns it into HTTP 400.
+길이는 *새* 토큰 수로 셉니다(프롬프트 제외): ``min_length``와 ``max_length``는 ``model.generate``의
+``min_new_tokens`` / ``max_new_tokens``가 됩니다. 문제가 있으면 항목 이름과 한국어 설명을 담은
+:class:`ParameterError`를 던지고, 웹 앱이 이를 HTTP 400으로 바꿉니다.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from kogpt2_course.lm.presets import DEFAULT_PRESET, PRESETS as GENERATION_PRESETS
+
 DEFAULT_MAX_NEW_TOKENS_CAP = 128
 DEFAULT_MAX_PROMPT_CHARS = 300
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
@@ -26,7 +27,7 @@ BODY_FIELD = "body"  # the name used for problems with the request body as a who
 
 
 class ParameterError(ValueError):
-    """A bad request field. ``field`` names it; ``message`` is the Korean explanation."""
+    """잘못된 요청 항목. ``field``는 항목 이름, ``message``는 한국어 설명입니다."""
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
@@ -36,7 +37,7 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One generation parameter: its type, default and valid range, in Korean for the UI."""
+    """생성 파라미터 하나: 형식, 기본값, 허용 범위, 화면에 보일 한국어 이름과 설명."""
 
     name: str
     kind: str  # "int", "float" or "bool"
@@ -69,49 +70,46 @@ def _fmt(value: float | None) -> str:
 
 
 def param_specs(max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP) -> list[ParamSpec]:
-    """The parameters of ``POST /api`` besides ``prompt``, in the order the page shows them."""
+    """``POST /api``의 ``prompt`` 밖의 항목들, 페이지에 보이는 순서대로. 기본값은 기본 프리셋(리뷰 생성)의 값입니다."""
     cap = int(max_new_tokens_cap)
+    default = GENERATION_PRESETS[DEFAULT_PRESET].values
     return [
-        ParamSpec("do_sample", "bool", True, "샘플링 사용",
-                  "끄면 매번 가장 확률이 높은 토큰만 고릅니다(그리디·빔 서치), 켜면 확률에 따라 뽑습니다."),
+        ParamSpec("do_sample", "bool", default["do_sample"], "샘플링 사용",
+                  "켜면 다음 토큰을 확률에 따라 뽑습니다(온도·top-k·top-p는 켰을 때만 쓰입니다). 끄면 무작위 없이 고릅니다: "
+                  "빔 개수가 1이면 그리디(매 단계 가장 확률이 높은 토큰), 2 이상이면 빔 서치(로그 확률 합이 높은 후보 문장 여러 개를 키움)."),
         ParamSpec("max_length", "int", min(40, cap), "최대 생성 길이",
                   "프롬프트 뒤에 새로 만들 토큰 수의 상한입니다. 길수록 오래 걸립니다.", 1, cap),
         ParamSpec("min_length", "int", min(10, cap), "최소 생성 길이",
                   "이만큼 만들기 전에는 문장 끝(</s>)이 나오지 않게 막습니다.", 0, cap),
-        ParamSpec("temperature", "float", 0.9, "온도(temperature)",
-                  "1보다 작으면 확률 높은 토큰에 더 몰리고, 크면 분포가 평평해져 엉뚱한 토큰도 나옵니다.",
+        ParamSpec("temperature", "float", default["temperature"], "온도(temperature)",
+                  "로짓을 온도로 나눕니다. 1보다 작으면 확률 높은 토큰에 더 몰리고, 크면 분포가 평평해져 엉뚱한 토큰도 나옵니다.",
                   0, 5.0, exclusive_minimum=True, step=0.05, slider_min=0.05),
-        ParamSpec("top_k", "int", 50, "top-k",
-                  "확률이 높은 k개 토큰 중에서만 뽑습니다. 0이면 제한하지 않습니다.", 0, 500),
-        ParamSpec("top_p", "float", 0.92, "top-p (누적 확률)",
-                  "확률을 높은 순으로 더해 p에 이를 때까지의 토큰 중에서만 뽑습니다. 1이면 제한 없음.",
+        ParamSpec("top_k", "int", default["top_k"], "top-k",
+                  "확률이 높은 k개 토큰 중에서만 뽑습니다. 0이면 끔(제한 없음).", 0, 500),
+        ParamSpec("top_p", "float", default["top_p"], "top-p (누적 확률)",
+                  "확률을 높은 순으로 더해 p에 이를 때까지의 토큰 중에서만 뽑습니다(top-k 뒤에 적용). 1이면 끔(제한 없음).",
                   0, 1.0, exclusive_minimum=True, step=0.01, slider_min=0.01),
-        ParamSpec("repetition_penalty", "float", 1.2, "반복 벌점",
-                  "이미 나온 토큰의 점수를 이만큼 나눠 반복을 줄입니다. 1이면 벌점 없음.",
+        ParamSpec("repetition_penalty", "float", default["repetition_penalty"], "반복 벌점",
+                  "프롬프트를 포함해 이미 나온 토큰의 로짓을 토큰 종류마다 한 번, 양수면 나누고 음수면 곱합니다. 효과는 로짓의 크기에 "
+                  "따라 다르고 어미·조사도 깎입니다. 1이면 끔, 1보다 작으면 거꾸로 반복을 부추깁니다.",
                   0.5, 3.0, step=0.05),
-        ParamSpec("no_repeat_ngram_size", "int", 3, "n-gram 반복 금지",
-                  "같은 n개 토큰 묶음이 두 번 나오지 않게 합니다. 0이면 끔.", 0, 10),
-        ParamSpec("num_beams", "int", 1, "빔 개수",
-                  "여러 후보 문장을 동시에 키워 가장 좋은 것을 고릅니다(빔 서치). 1이면 끔. 클수록 느립니다.",
+        ParamSpec("no_repeat_ngram_size", "int", default["no_repeat_ngram_size"], "n-gram 반복 금지",
+                  "같은 n개 토큰 묶음(프롬프트 포함)이 두 번 나오지 않게 합니다. 0이면 끔. 1·2처럼 작으면 '었다 .' 같은 "
+                  "어미·조사·마침표 묶음까지 다시 못 써서 문장이 어색해집니다.", 0, 10),
+        ParamSpec("num_beams", "int", default["num_beams"], "빔 개수",
+                  "샘플링을 끄고 2 이상으로 두면 빔 서치: 후보 문장 여러 개를 키워 토큰당 평균 로그 확률이 높은 것을 고릅니다"
+                  "(근사, 흔하고 밋밋한 문장으로 쏠림). 1이면 끔. 클수록 느립니다.",
                   1, MAX_NUM_BEAMS),
     ]
 
 
-PRESETS: dict[str, dict] = {
-    "greedy": {"label": "그리디 (항상 같은 결과)",
-               "values": dict(do_sample=False, num_beams=1, temperature=1.0, top_k=50, top_p=1.0,
-                              repetition_penalty=1.0, no_repeat_ngram_size=0)},
-    "balanced": {"label": "균형",
-                 "values": dict(do_sample=True, num_beams=1, temperature=0.9, top_k=50, top_p=0.92,
-                                repetition_penalty=1.2, no_repeat_ngram_size=3)},
-    "creative": {"label": "창의적",
-                 "values": dict(do_sample=True, num_beams=1, temperature=1.3, top_k=0, top_p=0.98,
-                                repetition_penalty=1.1, no_repeat_ngram_size=2)},
-}
+# 페이지의 프리셋 버튼: 강의의 용도별 프리셋 그대로 (이름, 값, 버튼에 마우스를 올리면 보이는 이유)
+PRESETS: dict[str, dict] = {key: {"label": preset.label, "values": dict(preset.values), "reason": preset.describe()}
+                            for key, preset in GENERATION_PRESETS.items()}
 
 
 def _shown(value: Any) -> str:
-    """A short JSON-like rendering of a received value for error messages."""
+    """오류 문구에 넣을, 받은 값의 짧은 JSON 같은 표현."""
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=True)
     except (TypeError, ValueError):
@@ -177,7 +175,7 @@ def validate_prompt(value: Any, max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS
 
 def validate_params(data: Any, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP,
                     max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> dict:
-    """Check a decoded JSON request; return ``prompt`` plus every parameter (defaults filled in)."""
+    """해석한 JSON 요청을 검사해 ``prompt``와 모든 파라미터(빠진 것은 기본값)를 돌려줍니다."""
     if not isinstance(data, Mapping):
         raise ParameterError(BODY_FIELD, f"JSON 객체({{...}})여야 합니다 (받은 형식: {_type_name(data)}).")
     specs = {spec.name: spec for spec in param_specs(max_new_tokens_cap)}
@@ -197,7 +195,7 @@ def validate_params(data: Any, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_
 
 
 def parse_json_body(raw: bytes, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Any:
-    """Decode a request body as UTF-8 JSON; any problem is a ParameterError on ``body``."""
+    """요청 본문을 UTF-8 JSON으로 해석합니다. 문제가 있으면 ``body`` 항목의 ParameterError."""
     if len(raw) > max_body_bytes:
         raise ParameterError(BODY_FIELD, f"요청 본문이 너무 큽니다 (최대 {max_body_bytes:,}바이트).")
     if not raw.strip():
@@ -215,8 +213,8 @@ def parse_json_body(raw: bytes, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) ->
 
 
 def check_prompt_tokens(num_prompt_tokens: int, max_new_tokens: int, n_positions: int) -> None:
-    """Raise a ParameterError on ``prompt`` when prompt + new tokens exceed the model's context."""
+    """프롬프트 토큰 + 새 토큰이 모델의 문맥 길이(n_positions)를 넘으면 ``prompt`` 항목의 ParameterError."""
     if num_prompt_tokens + max_new_tokens > n_positions:
         room = max(n_positions - max_new_tokens, 0)
         raise ParameterError("prompt", f"프롬프트가 너무 깁니다: 토큰 {num_prompt_tokens}개 + 생성 {max_new_tokens}개가 "
-                                       f"모델의 최대 길이 {n_positions}을(를) 넘습니다 (프롬프트는 토큰 {room}개까지).")
+                                       f"모델의 문맥 길이 {n_positions}을(를) 넘습니다 (프롬프트는 토큰 {room}개까지).")

@@ -1,4 +1,4 @@
-"""Course commands: ``python -m kogpt2_course {grade,make-exercises,bpc} --help``."""
+"""Course commands: ``python -m kogpt2_course {grade,grade-class,make-exercises,bpc} --help``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--timeout", type=float, default=60.0, help="테스트 하나의 시간 제한(초)")
     g.add_argument("--step-timeout", type=float, default=900.0, help="단계 하나의 전체 시간 제한(초)")
 
+    from kogpt2_course.grading.classroom import add_parser as add_grade_class_parser
+
+    add_grade_class_parser(sub)
+
     m = sub.add_parser("make-exercises", help="solutions/에서 학생용 stepN_*.py 파일을 다시 만듭니다")
     m.add_argument("--check", action="store_true", help="파일을 쓰지 않고, 다르면 종료 코드 1")
 
@@ -43,6 +47,10 @@ def main(argv=None) -> int:
         from kogpt2_course.grading.grader import main as grade_main
 
         return grade_main(args)
+    if args.command == "grade-class":
+        from kogpt2_course.grading.classroom import main as grade_class_main
+
+        return grade_class_main(args)
     if args.command == "make-exercises":
         from kogpt2_course.grading.exercises import generate
 

@@ -227,7 +227,7 @@ def test_no_subcommand():
     proc = subprocess.run([sys.executable, "-m", "kogpt2_course"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2
-    assert "오류: 명령을 하나 지정하세요: grade, make-exercises, bpc" in proc.stderr, proc.stderr
+    assert "오류: 명령을 하나 지정하세요: grade, grade-class, make-exercises, bpc" in proc.stderr, proc.stderr
     assert proc.stderr.startswith("사용법: python -m kogpt2_course") and "error" not in proc.stderr
 
 

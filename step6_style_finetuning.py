@@ -326,10 +326,10 @@ def run_epoch(model, batches, optimizer, scheduler, state: TrainState, epochs: i
               after_step: Callable[[TrainState], bool]) -> bool:
     """에폭 state.epoch의 배치들을 학습합니다 (이미 학습한 앞부분은 건너뜀). after_step이 False를 돌려주면 멈추고 False."""
     finished = True
-    # TODO 6-8: 진행 막대를 두르고 batches를 돌며, 이번 에폭에서 이미 학습한 배치(state.batch_in_epoch개)는
-    #   건너뛰고, 나머지는 compute_loss(state.bf16 사용) → optimizer_step으로 학습한 뒤 state의 step,
-    #   batch_in_epoch, history를 고치고 after_step(state)를 부르세요. after_step이 False면 `finished =
-    #   False`로 멈춥니다 — 안내서 Step 6 "학습 루프"
+    # TODO 6-8: 진행 막대를 두르고 batches를 돌며, 이번 에폭에서 이미 학습한 배치는 건너뛰고(이어서 학습할 때
+    #   같은 배치를 두 번 배우지 않도록), 나머지는 앞에서 만든 손실 계산과 옵티마이저 스텝으로 학습한 뒤 학습
+    #   상태(state)의 스텝·에폭 안 위치·손실 기록을 고치고, 스텝마다 부르는 후처리 함수가 멈추라고 하면 이
+    #   에폭을 끝나지 않은 것으로 표시하고 멈추세요 — 안내서 Step 6 "학습 루프"
     finished = todo("6-8")
     return finished
 

@@ -20,12 +20,12 @@ import jinja2
 
 from kogpt2_course.grading import grader
 from kogpt2_course.grading.classroom import Submission, load_state, write_json_atomic
-from kogpt2_course.grading.exercises import STEP_FILES, todo_message
+from kogpt2_course.grading.exercises import STEP_FILES
 from kogpt2_course.grading.grader import TestResult
 
 TODO_PREFIX = re.compile(r"^TODO \d+-\d+: ")
-# a student file's untouched TODO: "TODO 1-2 미완성: <hint>" (exercises.todo_message)
-UNFINISHED = re.compile("^" + re.escape(todo_message("TODO_ID", "")).replace("TODO_ID", r"(\d+-\d+)"))
+# a student file's untouched TODO: "TODO 1-2 미완성 ..." (script_runner.todo_message)
+UNFINISHED = re.compile(r"^TODO (\d+-\d+) 미완성")
 TOP_REASONS = 3
 
 

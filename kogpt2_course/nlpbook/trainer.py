@@ -43,7 +43,7 @@ def checkpoint_callback(args) -> ModelCheckpoint:
 
 
 class InterruptCheckpoint(Callback):
-    """On Ctrl+C during ``fit``: save ``<dirpath>/interrupted.ckpt`` and say how to resume.
+    """On Ctrl+C (or an error) during ``fit``: save ``<dirpath>/interrupted.ckpt`` and say how to resume.
 
     Nothing is saved when this run has not taken a training step yet (e.g. Ctrl+C while a
     checkpoint is being restored): such a file would look newer than ``last.ckpt`` while holding
@@ -63,13 +63,17 @@ class InterruptCheckpoint(Callback):
         self._start_step = trainer.global_step  # after a resumed checkpoint has been restored
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        if not isinstance(exception, KeyboardInterrupt):
-            return
+        # Saved only when this run has trained (an error while restoring a checkpoint saves nothing).
         advanced = self._start_step is not None and trainer.global_step > self._start_step
         if advanced:
             trainer.save_checkpoint(self.path)
-        if trainer.is_global_zero:
+        if not trainer.is_global_zero:
+            return
+        if isinstance(exception, KeyboardInterrupt):
             print(interrupt_message(trainer.global_step, self.path if advanced else None), flush=True)
+        elif advanced:
+            print(f"\n[중단] 학습 중 오류가 나서 학습 스텝 {trainer.global_step}까지의 상태를 {self.path}에 저장했습니다. "
+                  "원인을 고친 뒤 같은 명령을 다시 실행하면 여기서 이어서 학습합니다.", flush=True)
 
     def on_fit_end(self, trainer, pl_module) -> None:
         if trainer.is_global_zero:

@@ -57,6 +57,7 @@ SETTINGS = [
     dict(repetition_penalty=1.0, temperature=1.5, top_k=0, top_p=0.5),
     dict(repetition_penalty=2.0, temperature=1.0, top_k=7, top_p=1.0),
     dict(repetition_penalty=0.7, temperature=2.0, top_k=100, top_p=0.3),
+    dict(repetition_penalty=1.0, temperature=1.0, top_k=1, top_p=1.0),  # top_k=1 filters too (it is not "off")
 ]
 
 

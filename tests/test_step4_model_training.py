@@ -88,9 +88,10 @@ def test_build_arguments(step, bundled_dir, tmp_path):
                            "--batch_size", "5", "--learning_rate", "0.0003", "--epochs", "2",
                            "--max_train_samples", "100", "--max_eval_samples", "20", "--seed", "11",
                            "--val_check_interval", "0.5", "--no_resume"])
-    args = step.build_arguments(bundled_dir, cli)
+    other_model = str(tmp_path / "다른-모델")  # not the default: the name must really be passed on
+    args = step.build_arguments(other_model, cli)
     assert isinstance(args, GenerationTrainArguments), "GenerationTrainArguments를 돌려줘야 합니다"
-    expected = dict(pretrained_model_name=bundled_dir, downstream_corpus_name="my-corpus",
+    expected = dict(pretrained_model_name=other_model, downstream_corpus_name="my-corpus",
                     downstream_corpus_root_dir=str(tmp_path), downstream_model_dir=str(tmp_path / "m"),
                     max_seq_length=48, batch_size=5, learning_rate=0.0003, epochs=2, max_train_samples=100,
                     max_eval_samples=20, seed=11, val_check_interval=0.5, resume=False)
@@ -126,6 +127,9 @@ def test_build_dataloaders(step, train_args, tiny_tokenizer, tmp_path):
     """데이터 로더: 동적 패딩, 패딩 위치 labels=-100, 학습은 섞은 뒤 길이로 묶고 검증은 순서대로"""
     train, val = _datasets(train_args, tiny_tokenizer)
     train_dl, val_dl = step.build_dataloaders(train_args, train, val, tiny_tokenizer)
+    first = next(iter(val_dl))["input_ids"]
+    assert len(first) == min(train_args.batch_size, len(val)), \
+        f"검증 배치 크기도 args.batch_size여야 합니다 (첫 배치 {len(first)}개)"
     seen = []
     for batch in val_dl:
         ids, mask, labels = batch["input_ids"], batch["attention_mask"], batch["labels"]
@@ -201,9 +205,6 @@ def test_build_task_learns(step, train_args, tiny_tokenizer, tiny_model):
     assert after < before, f"한 스텝 학습 후 손실이 줄어야 합니다: {before:.4f} → {after:.4f}"
 
 
-INTERRUPT_AFTER = 2  # training steps done before the simulated crash
-
-
 def count_training_steps(task):
     calls = []
     original = task.training_step
@@ -213,35 +214,12 @@ def count_training_steps(task):
 
 @pytest.mark.todo("4-5", points=3)
 def test_train_checkpoints_and_resume(step, train_args, tiny_tokenizer):
-    """학습: 중단된 학습은 interrupted.ckpt에서, 끝난 학습은 last.ckpt에서 이어서; val_loss 최저 체크포인트"""
+    """학습: val_loss 최저 체크포인트 + last.ckpt, 중단된 학습은 더 새로운 interrupted.ckpt에서 이어서"""
     train_dl, val_dl = loaders(train_args, tiny_tokenizer)
     steps_per_epoch = len(train_dl)
-
-    crashing = fresh_task(train_args)
-    original = crashing.training_step
-
-    def crash_after_some_steps(*a, **k):
-        if crashing.global_step >= INTERRUPT_AFTER:
-            raise RuntimeError("시험용 중단")
-        return original(*a, **k)
-
-    crashing.training_step = crash_after_some_steps
-    try:
-        step.train(train_args, crashing, train_dl, val_dl)
-        crashed = False
-    except RuntimeError:
-        crashed = True
-    assert crashed, "학습 중 난 오류를 삼키지 마세요 (trainer.fit이 오류를 그대로 올려야 합니다)"
-    assert (Path(train_args.downstream_model_dir) / "interrupted.ckpt").exists(), \
-        "중단될 때 interrupted.ckpt가 저장되지 않았습니다 — get_trainer(args)로 만든 트레이너를 쓰세요"
-
     task = fresh_task(train_args)
-    calls = count_training_steps(task)
     trainer = step.train(train_args, task, train_dl, val_dl)
     assert isinstance(trainer, L.Trainer), "get_trainer(args)로 만든 트레이너를 돌려줘야 합니다"
-    assert len(calls) == steps_per_epoch - INTERRUPT_AFTER, (
-        f"중단된 학습을 다시 실행하면 interrupted.ckpt에서 이어서 남은 {steps_per_epoch - INTERRUPT_AFTER} 스텝만 "
-        f"학습해야 하는데 {len(calls)} 스텝을 학습했습니다 — ckpt_path=resume_checkpoint_path(args)를 넘기세요")
     assert trainer.global_step == steps_per_epoch, \
         f"1 에폭은 {steps_per_epoch} 스텝입니다 (실제 {trainer.global_step}) — trainer.fit을 호출하세요"
     assert last_checkpoint_path(train_args.downstream_model_dir), "last.ckpt가 저장되지 않았습니다 (get_trainer(args) 사용)"
@@ -255,14 +233,36 @@ def test_train_checkpoints_and_resume(step, train_args, tiny_tokenizer):
         assert torch.allclose(reloaded(ids).logits, task.model(ids).logits, atol=1e-5), \
             "체크포인트에서 다시 불러온 모델의 출력이 학습된 모델과 다릅니다"
 
+    # a second epoch that crashes after one step: interrupted.ckpt is newer than last.ckpt
     more = replace(train_args, epochs=2)
+    crashing = fresh_task(more)
+    calls = count_training_steps(crashing)
+    original = crashing.training_step
+
+    def crash_after_one_step(*a, **k):
+        if crashing.global_step > steps_per_epoch:
+            raise RuntimeError("시험용 중단")
+        return original(*a, **k)
+
+    crashing.training_step = crash_after_one_step
+    try:
+        step.train(more, crashing, train_dl, val_dl)
+        crashed = False
+    except RuntimeError:
+        crashed = True
+    assert crashed, "학습 중 난 오류를 삼키지 마세요 (trainer.fit이 오류를 그대로 올려야 합니다)"
+    assert len(calls) == 1, (f"다시 실행하면 last.ckpt에서 이어서 2번째 에폭부터 학습해야 하는데 처음부터 {len(calls)} 스텝을 "
+                             f"학습했습니다 — ckpt_path=resume_checkpoint_path(args)를 넘기세요")
+    assert (Path(train_args.downstream_model_dir) / "interrupted.ckpt").exists(), \
+        "중단될 때 interrupted.ckpt가 저장되지 않았습니다 — get_trainer(args)로 만든 트레이너를 쓰세요"
+
     task2 = fresh_task(more)
     calls = count_training_steps(task2)
     trainer2 = step.train(more, task2, train_dl, val_dl)
     assert trainer2.global_step == 2 * steps_per_epoch, f"2 에폭 뒤 스텝 수는 {2 * steps_per_epoch}여야 합니다"
-    assert len(calls) == steps_per_epoch, (
-        f"다시 실행하면 last.ckpt에서 이어서 1 에폭({steps_per_epoch} 스텝)만 더 학습해야 하는데 {len(calls)} 스텝을 "
-        f"학습했습니다 — ckpt_path=resume_checkpoint_path(args)를 넘기세요")
+    assert len(calls) == steps_per_epoch - 1, (
+        f"중단된 학습을 다시 실행하면 더 새로운 interrupted.ckpt에서 이어서 남은 {steps_per_epoch - 1} 스텝만 학습해야 "
+        f"하는데 {len(calls)} 스텝을 학습했습니다 — last.ckpt가 아니라 resume_checkpoint_path(args)를 넘기세요")
 
 
 @pytest.mark.todo("4-6", points=2)

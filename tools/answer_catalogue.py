@@ -131,7 +131,7 @@ ANSWERS = [
         trainer = get_trainer(args)
         trainer.fit(task, train_dataloader, val_dataloader, ckpt_path="last")
     """),
-    Answer("4-5", "last.ckpt만 (중단된 학습을 잇지 못함)", False, """
+    Answer("4-5", "last.ckpt만 (더 새로운 중단 체크포인트를 건너뜀)", False, """
         from kogpt2_course.nlpbook.checkpoints import last_checkpoint_path
         trainer = get_trainer(args)
         last = last_checkpoint_path(args.downstream_model_dir)

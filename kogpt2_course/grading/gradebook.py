@@ -147,6 +147,7 @@ def todo_table(grades: list[StudentGrade]) -> tuple[list[str], dict[str, dict[st
     """TODO ids in course order; per student and TODO (score, points); per TODO its summary."""
     per_student: dict[str, dict[str, tuple[float, float]]] = {}
     reasons: dict[str, Counter] = {}
+    whole_file: set[str] = set()  # reasons that are a submission's problem (no file, crash, ...)
     for g in grades:
         cells: dict[str, tuple[float, float]] = {}
         seen: dict[str, set] = {}
@@ -154,7 +155,10 @@ def todo_table(grades: list[StudentGrade]) -> tuple[list[str], dict[str, dict[st
             got, pts = cells.get(r.todo, (0.0, 0.0))
             cells[r.todo] = (got + r.score, pts + r.points)
             if r.score < r.points:
-                seen.setdefault(r.todo, set()).add(reason_for_report(r.reason))
+                text = reason_for_report(r.reason)
+                seen.setdefault(r.todo, set()).add(text)
+                if f"Step {r.step}: {bare_reason(r.reason)}" in g.problems:
+                    whole_file.add(text)
         per_student[g.student] = cells
         for todo, texts in seen.items():  # a reason counts once per student
             reasons.setdefault(todo, Counter()).update(texts)
@@ -162,8 +166,10 @@ def todo_table(grades: list[StudentGrade]) -> tuple[list[str], dict[str, dict[st
     summaries = []
     for todo in todos:
         cells = [c[todo] for c in per_student.values() if todo in c]
+        # most students first; at equal counts a wrong answer before a broken file (listed apart anyway)
+        ranked = sorted(reasons.get(todo, Counter()).items(), key=lambda item: (-item[1], item[0] in whole_file))
         summaries.append(TodoSummary(todo, max(p for _, p in cells), sum(p > 0 and got == p for got, p in cells),
-                                     len(cells), reasons.get(todo, Counter()).most_common(TOP_REASONS)))
+                                     len(cells), ranked[:TOP_REASONS]))
     return todos, per_student, summaries
 
 

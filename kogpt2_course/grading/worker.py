@@ -12,7 +12,7 @@ child, never the worker.
 
 Protocol: one JSON task per line on stdin (``{"id", "step", "course_dir", "timeout_s",
 "step_timeout_s", "log_path"}``); one JSON answer per finished task on stdout, in the order they
-finish (``{"id", "records", "problem", "seconds"}``); ``{"ready": true}`` first, once warmed up.
+finish (``{"id", "records", "problem", "seconds", "cpu_seconds"}``); ``{"ready": true}`` first, once warmed up.
 
 The worker runs with ``OMP_NUM_THREADS=1`` (set before torch is imported): a child forked from a
 process whose OpenMP pool already has threads hangs in its first parallel region, and with several
@@ -162,7 +162,8 @@ class ChildPool:
                 kill(r.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        code = os.waitstatus_to_exitcode(os.waitpid(r.pid, 0)[1])
+        _, status, usage = os.wait4(r.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
         if r.pidfd is not None:
             os.close(r.pidfd)
         step = r.task["step"]
@@ -173,7 +174,8 @@ class ChildPool:
             records = []
         shutil.rmtree(r.tmp, ignore_errors=True)
         return r.task["id"], {"records": records, "problem": problem,
-                              "seconds": round(time.monotonic() - r.started, 3)}
+                              "seconds": round(time.monotonic() - r.started, 3),
+                              "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3)}
 
     def wait(self, other_fds: tuple[int, ...] = (), timeout: float | None = None
              ) -> tuple[list[tuple[str, dict]], list[int]]:

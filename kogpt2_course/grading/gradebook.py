@@ -8,7 +8,6 @@ A TODO counts as passed by a student when every one of its tests passed.
 from __future__ import annotations
 
 import csv
-import json
 import re
 import statistics
 from collections import Counter
@@ -325,6 +324,3 @@ def write_outputs(out_dir: Path, submissions: list[Submission], steps: list[int]
         outputs["히트맵"] = heatmap
     return outputs
 
-
-def read_student_json(out_dir: Path, student: str) -> dict:
-    return json.loads(student_json_path(out_dir, student).read_text(encoding="utf-8"))

@@ -109,9 +109,10 @@ def load_deploy_model(deploy_args, device):
 
 # %% [markdown]
 # ## 4. 추론 함수: 웹 파라미터 → `model.generate` → 문자열
-# 웹 앱은 검사를 마친 값으로 `inference_fn(prompt, min_length=..., max_length=..., top_p=..., top_k=...,
+# 웹 앱은 검사를 마친 값으로 `inference_fn(prompt, min_new_tokens=..., max_new_tokens=..., top_p=..., top_k=...,
 # repetition_penalty=..., no_repeat_ngram_size=..., temperature=..., do_sample=..., num_beams=...)`를
-# 부릅니다. 길이는 **새로 만들 토큰 수**입니다: `min_length`→`min_new_tokens`, `max_length`→`max_new_tokens`.
+# 부릅니다. 항목 이름이 `generate`의 인자 이름과 같고, 길이는 **새로 만들 토큰 수**입니다
+# (ratsnlp의 옛 이름 `max_length`/`min_length`로 온 요청도 웹 앱이 이 이름으로 바꿔 줍니다).
 
 # %%
 def make_inference_fn(model, tokenizer, device):
@@ -119,15 +120,15 @@ def make_inference_fn(model, tokenizer, device):
     n_positions = model.config.n_positions
 
     def inference_fn(prompt: str, **params) -> str:
-        check_prompt_tokens(len(tokenizer.encode(prompt)), params["max_length"], n_positions)
-        # BEGIN TODO 5-4: 웹 파라미터로 문장을 생성하세요: 프롬프트를 인코딩해 모델과 같은 장치(device)로 옮기고, 기울기 계산 없이 generate를 부릅니다. 길이는 새 토큰 수로(min_length는 최소, max_length는 최대), 반복 억제·빔 수·샘플링 여부는 그대로 넘기고, 샘플링 손잡이(top_p, top_k, temperature)는 샘플링을 켰을 때만 넘깁니다. 결과의 첫 줄을 특수 토큰 없이 디코딩합니다 (위 4절, Step 1의 TODO 1-3~1-5)
-        # HINT 2: tokenizer.encode(prompt, return_tensors='pt').to(device); torch.no_grad() 안에서 model.generate(input_ids, attention_mask=torch.ones_like(input_ids), do_sample=params['do_sample'], num_beams=..., min_new_tokens=params['min_length'], max_new_tokens=params['max_length'], repetition_penalty=..., no_repeat_ngram_size=..., pad_token_id=tokenizer.pad_token_id), params['do_sample']가 참일 때만 top_p/top_k/temperature도; 끝으로 tokenizer.decode(output_ids[0], skip_special_tokens=True)
+        check_prompt_tokens(len(tokenizer.encode(prompt)), params["max_new_tokens"], n_positions)
+        # BEGIN TODO 5-4: 웹 파라미터로 문장을 생성하세요: 프롬프트를 인코딩해 모델과 같은 장치(device)로 옮기고, 기울기 계산 없이 generate를 부릅니다. 길이는 새 토큰 수로(min_new_tokens는 최소, max_new_tokens는 최대), 반복 억제·빔 수·샘플링 여부는 그대로 넘기고, 샘플링 손잡이(top_p, top_k, temperature)는 샘플링을 켰을 때만 넘깁니다. 결과의 첫 줄을 특수 토큰 없이 디코딩합니다 (위 4절, Step 1의 TODO 1-3~1-5)
+        # HINT 2: tokenizer.encode(prompt, return_tensors='pt').to(device); torch.no_grad() 안에서 model.generate(input_ids, attention_mask=torch.ones_like(input_ids), do_sample=params['do_sample'], num_beams=..., min_new_tokens=params['min_new_tokens'], max_new_tokens=params['max_new_tokens'], repetition_penalty=..., no_repeat_ngram_size=..., pad_token_id=tokenizer.pad_token_id), params['do_sample']가 참일 때만 top_p/top_k/temperature도; 끝으로 tokenizer.decode(output_ids[0], skip_special_tokens=True)
         # HINT 3: input_ids = tokenizer.encode(prompt, return_tensors='pt').to(device)
         # HINT 3: sampling = dict(top_p=params['top_p'], top_k=params['top_k'], temperature=params['temperature']) if params['do_sample'] else {}
         # HINT 3: with torch.no_grad():
         # HINT 3:     output_ids = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), do_sample=params['do_sample'],
-        # HINT 3:                                 num_beams=params['num_beams'], min_new_tokens=params['min_length'],
-        # HINT 3:                                 max_new_tokens=params['max_length'], repetition_penalty=params['repetition_penalty'],
+        # HINT 3:                                 num_beams=params['num_beams'], min_new_tokens=params['min_new_tokens'],
+        # HINT 3:                                 max_new_tokens=params['max_new_tokens'], repetition_penalty=params['repetition_penalty'],
         # HINT 3:                                 no_repeat_ngram_size=params['no_repeat_ngram_size'], pad_token_id=tokenizer.pad_token_id,
         # HINT 3:                                 **sampling)
         # HINT 3: text = tokenizer.decode(output_ids[0], skip_special_tokens=True)
@@ -140,8 +141,8 @@ def make_inference_fn(model, tokenizer, device):
                 attention_mask=torch.ones_like(input_ids),
                 do_sample=params["do_sample"],
                 num_beams=params["num_beams"],
-                min_new_tokens=params["min_length"],
-                max_new_tokens=params["max_length"],
+                min_new_tokens=params["min_new_tokens"],
+                max_new_tokens=params["max_new_tokens"],
                 repetition_penalty=params["repetition_penalty"],
                 no_repeat_ngram_size=params["no_repeat_ngram_size"],
                 pad_token_id=tokenizer.pad_token_id,
@@ -208,8 +209,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--downstream_model_dir", default=DEFAULT_MODEL_DIR,
                         help="Step 4가 체크포인트(.ckpt)를 저장한 폴더 (없으면 사전 학습 모델을 씁니다)")
     parser.add_argument("--device", default="auto", help="'auto'(GPU가 있으면 GPU), 'cpu', 'cuda' ...")
-    parser.add_argument("--max_length_cap", type=int, default=DEFAULT_MAX_NEW_TOKENS_CAP,
-                        help="한 요청이 만들 수 있는 새 토큰 수의 상한 (서버 보호)")
+    parser.add_argument("--max_new_tokens_cap", "--max_length_cap", type=int, default=DEFAULT_MAX_NEW_TOKENS_CAP,
+                        help="한 요청이 만들 수 있는 새 토큰 수의 상한 (서버 보호, 옛 이름 --max_length_cap)")
     parser.add_argument("--torch_threads", type=int, default=None,
                         help="PyTorch CPU 스레드 수 (기본: 바꾸지 않음). 다른 작업과 CPU를 나눠 쓰면 1이 빠를 수 있습니다")
     add_server_arguments(parser)
@@ -223,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     deploy_args = build_deploy_arguments(model_name, args.downstream_model_dir)
     model, notice = load_deploy_model(deploy_args, device)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name, **TOKENIZER_KWARGS)
-    cap = min(args.max_length_cap, model.config.n_positions - 1)
+    cap = min(args.max_new_tokens_cap, model.config.n_positions - 1)
     print(f"[장치] {device} · 새 토큰 상한 {cap}개", flush=True)
 
     app = build_app(make_inference_fn(model, tokenizer, device), model_name=model_name, device=str(device),

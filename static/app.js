@@ -28,18 +28,30 @@
     input.addEventListener("input", () => { if (input.value !== "") slider.value = input.value; clearPreset(); });
   }
 
-  // 최소 길이가 최대 길이를 넘지 않게 맞춥니다.
+  // 최소 새 토큰 수가 최대 새 토큰 수를 넘지 않게 맞춥니다.
   function keepLengthsOrdered(changed) {
-    const minSpec = specs.find((s) => s.name === "min_length");
-    const maxSpec = specs.find((s) => s.name === "max_length");
-    const low = Number($("min_length").value), high = Number($("max_length").value);
-    if ($("min_length").value === "" || $("max_length").value === "" || low <= high) return;
-    if (changed === "max_length") setValue(minSpec, high); else setValue(maxSpec, low);
+    const minSpec = specs.find((s) => s.name === "min_new_tokens");
+    const maxSpec = specs.find((s) => s.name === "max_new_tokens");
+    const low = Number($("min_new_tokens").value), high = Number($("max_new_tokens").value);
+    if ($("min_new_tokens").value === "" || $("max_new_tokens").value === "" || low <= high) return;
+    if (changed === "max_new_tokens") setValue(minSpec, high); else setValue(maxSpec, low);
   }
-  for (const name of ["min_length", "max_length"]) {
+  for (const name of ["min_new_tokens", "max_new_tokens"]) {
     $(name).addEventListener("change", () => keepLengthsOrdered(name));
     $(name + "-slider").addEventListener("input", () => keepLengthsOrdered(name));
   }
+
+  // 샘플링을 끄면 온도·top-k·top-p는 generate가 쓰지 않으므로 잠그고 보내지도 않습니다.
+  function syncSampling() {
+    const on = $("do_sample").checked;
+    for (const name of data.sampling_only) {
+      $(name).disabled = !on;
+      $(name + "-slider").disabled = !on;
+      $(name).closest(".param").classList.toggle("off", !on);
+    }
+  }
+  $("do_sample").addEventListener("change", () => { syncSampling(); clearPreset(); });
+  syncSampling();
 
   function clearPreset() {
     document.querySelectorAll("button.preset").forEach((b) => b.classList.remove("active"));
@@ -51,6 +63,7 @@
       for (const spec of specs) {
         if (Object.prototype.hasOwnProperty.call(values, spec.name)) setValue(spec, values[spec.name]);
       }
+      syncSampling();
       clearPreset();
       button.classList.add("active");
     });
@@ -60,6 +73,7 @@
     const body = { prompt: $("prompt").value };
     for (const spec of specs) {
       const input = $(spec.name);
+      if (input.disabled) continue;  // 쓰이지 않는 값은 보내지 않습니다
       if (spec.kind === "bool") body[spec.name] = input.checked;
       else body[spec.name] = input.value === "" ? null : Number(input.value);
     }

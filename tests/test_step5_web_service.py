@@ -12,7 +12,7 @@ PROMPTS = ["이 영화", "배우들 연기가"]
 
 def params(**overrides):
     """A full set of web parameters, as the app passes them to inference_fn."""
-    base = dict(do_sample=False, num_beams=1, min_length=0, max_length=8, top_p=1.0, top_k=50,
+    base = dict(do_sample=False, num_beams=1, min_new_tokens=0, max_new_tokens=8, top_p=1.0, top_k=50,
                 temperature=1.0, repetition_penalty=1.0, no_repeat_ngram_size=0)
     base.update(overrides)
     return base
@@ -20,8 +20,8 @@ def params(**overrides):
 
 def reference_text(model, tokenizer, prompt, p):
     input_ids = tokenizer.encode(prompt, return_tensors="pt")
-    kwargs = dict(do_sample=p["do_sample"], num_beams=p["num_beams"], min_new_tokens=p["min_length"],
-                  max_new_tokens=p["max_length"], repetition_penalty=p["repetition_penalty"],
+    kwargs = dict(do_sample=p["do_sample"], num_beams=p["num_beams"], min_new_tokens=p["min_new_tokens"],
+                  max_new_tokens=p["max_new_tokens"], repetition_penalty=p["repetition_penalty"],
                   no_repeat_ngram_size=p["no_repeat_ngram_size"], pad_token_id=tokenizer.pad_token_id)
     if p["do_sample"]:
         kwargs.update(top_p=p["top_p"], top_k=p["top_k"], temperature=p["temperature"])
@@ -124,11 +124,11 @@ def test_fallback_without_checkpoint(step, bundled_dir, tiny_model, tmp_path):
 @pytest.mark.todo("5-4", points=2)
 def test_inference_fn_greedy_and_beam(step, tiny_model, full_length_model, tiny_tokenizer):
     """inference_fn: 그리디·빔 서치 결과가 generate와 같음 (최소·최대 새 토큰 수 포함)"""
-    # the bundled model ends a review after 2-4 tokens: it shows min_length; full_length_model shows max_length
-    cases = [(full_length_model, params()), (full_length_model, params(num_beams=2, max_length=5)),
-             (full_length_model, params(max_length=7, repetition_penalty=1.5)),
-             (full_length_model, params(max_length=16, no_repeat_ngram_size=2)),
-             (tiny_model, params(min_length=6, max_length=9))]
+    # the bundled model ends a review after 2-4 tokens: it shows min_new_tokens; full_length_model shows max_new_tokens
+    cases = [(full_length_model, params()), (full_length_model, params(num_beams=2, max_new_tokens=5)),
+             (full_length_model, params(max_new_tokens=7, repetition_penalty=1.5)),
+             (full_length_model, params(max_new_tokens=16, no_repeat_ngram_size=2)),
+             (tiny_model, params(min_new_tokens=6, max_new_tokens=9))]
     for model, p in cases:
         fn = step.make_inference_fn(model, tiny_tokenizer, torch.device("cpu"))
         for prompt in PROMPTS:
@@ -143,8 +143,8 @@ def test_inference_fn_greedy_and_beam(step, tiny_model, full_length_model, tiny_
 def test_inference_fn_sampling(step, full_length_model, tiny_tokenizer):
     """inference_fn: 샘플링 파라미터 전달"""
     fn = step.make_inference_fn(full_length_model, tiny_tokenizer, torch.device("cpu"))
-    for p in (params(do_sample=True, top_k=5, temperature=0.7, max_length=8),
-              params(do_sample=True, top_k=0, top_p=0.8, temperature=1.3, max_length=6)):
+    for p in (params(do_sample=True, top_k=5, temperature=0.7, max_new_tokens=8),
+              params(do_sample=True, top_k=0, top_p=0.8, temperature=1.3, max_new_tokens=6)):
         for seed in (0, 1):
             torch.manual_seed(seed)
             got = fn("이 영화", **p)
@@ -207,16 +207,16 @@ def test_build_app(step):
     info = health.get_json()
     assert (info["model"], info["device"]) == ("테스트 모델", "cuda:0"), "model_name과 device를 create_app에 넘기세요"
     assert info["next_tokens"], "next_token_fn을 create_app에 넘기세요"
-    assert info["max_length_cap"] == 12, "max_new_tokens_cap을 create_app에 넘기세요 (서버가 만들 새 토큰 수의 상한)"
+    assert info["max_new_tokens_cap"] == 12, "max_new_tokens_cap을 create_app에 넘기세요 (서버가 만들 새 토큰 수의 상한)"
     page = client.get("/")
     assert page.status_code == 200 and "알림 문구" in page.get_data(as_text=True), "notice를 create_app에 넘기세요"
-    response = client.post("/api", json={"prompt": "이 영화", "max_length": 7, "top_p": 0.5})
+    response = client.post("/api", json={"prompt": "이 영화", "max_new_tokens": 7, "top_p": 0.5})
     assert response.status_code == 200, "create_app(inference_fn, ...)으로 만든 앱이어야 합니다"
     assert response.get_json()["text"] == "이 영화 끝" and calls[0][0] == "이 영화"
-    assert calls[0][1]["max_length"] == 7 and calls[0][1]["top_p"] == 0.5
+    assert calls[0][1]["max_new_tokens"] == 7 and calls[0][1]["top_p"] == 0.5
     assert client.post("/api", json={"prompt": "이 영화", "top_p": 3}).status_code == 400, "잘못된 값은 400이어야 합니다"
-    over_cap = client.post("/api", json={"prompt": "이 영화", "max_length": 13})
-    assert over_cap.status_code == 400, "상한(max_new_tokens_cap=12)을 넘는 max_length는 400이어야 합니다 — 상한을 넘기세요"
+    over_cap = client.post("/api", json={"prompt": "이 영화", "max_new_tokens": 13})
+    assert over_cap.status_code == 400, "상한(max_new_tokens_cap=12)을 넘는 max_new_tokens는 400이어야 합니다 — 상한을 넘기세요"
 
 
 @pytest.mark.todo("5-6")

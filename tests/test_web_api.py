@@ -19,9 +19,9 @@ from kogpt2_course.web.params import (PRESETS, ParameterError, check_prompt_toke
                                       validate_params)
 
 HANGUL = re.compile(r"[가-힣]")
-PARAM_NAMES = ["prompt", "min_length", "max_length", "top_p", "top_k", "repetition_penalty",
+PARAM_NAMES = ["prompt", "min_new_tokens", "max_new_tokens", "top_p", "top_k", "repetition_penalty",
                "no_repeat_ngram_size", "temperature", "do_sample", "num_beams"]
-GOOD = {"prompt": "이 영화", "min_length": 5, "max_length": 20, "top_p": 0.9, "top_k": 40,
+GOOD = {"prompt": "이 영화", "min_new_tokens": 5, "max_new_tokens": 20, "top_p": 0.9, "top_k": 40,
         "repetition_penalty": 1.3, "no_repeat_ngram_size": 2, "temperature": 0.7, "do_sample": True,
         "num_beams": 1}
 
@@ -73,7 +73,7 @@ def test_health(client):
     response = client.get("/health")
     assert response.status_code == 200
     data = response.get_json()
-    assert data["status"] == "ok" and data["model"] == "fake-model" and data["max_length_cap"] == 64
+    assert data["status"] == "ok" and data["model"] == "fake-model" and data["max_new_tokens_cap"] == 64
 
 
 def test_minimal_request_fills_defaults(client, echo):
@@ -96,11 +96,29 @@ def test_full_request_passes_values_through(client, echo):
 
 
 def test_integral_float_is_accepted_for_integer_fields(client, echo):
-    response = post_json(client, {"prompt": "정말", "top_k": 40.0, "max_length": 12})
+    response = post_json(client, {"prompt": "정말", "top_k": 40.0, "max_new_tokens": 12})
     assert response.status_code == 200
     params = echo.calls[0][1]
     assert params["top_k"] == 40 and isinstance(params["top_k"], int)
-    assert params["min_length"] <= params["max_length"] == 12, "기본 min_length가 작은 max_length를 넘으면 안 됩니다"
+    assert params["min_new_tokens"] <= params["max_new_tokens"] == 12, \
+        "기본 min_new_tokens가 작은 max_new_tokens를 넘으면 안 됩니다"
+
+
+def test_old_length_names_are_aliases(client, echo):
+    """ratsnlp's /api contract: max_length/min_length (new tokens) still work and mean the new names."""
+    response = post_json(client, {"prompt": "정말", "max_length": 12, "min_length": 3})
+    assert response.status_code == 200
+    params = echo.calls[0][1]
+    assert (params["max_new_tokens"], params["min_new_tokens"]) == (12, 3)
+    assert "max_length" not in params and "max_length" not in response.get_json()["params"]
+
+
+def test_reply_echoes_only_applied_values(client, echo):
+    response = post_json(client, {**GOOD, "do_sample": False})
+    echoed = response.get_json()["params"]
+    assert not {"temperature", "top_k", "top_p"} & set(echoed), f"샘플링을 끄면 쓰이지 않는 값은 돌려주지 않습니다: {echoed}"
+    assert echoed["num_beams"] == 1 and echoed["max_new_tokens"] == 20
+    assert {"temperature", "top_k", "top_p"} <= set(post_json(client, GOOD).get_json()["params"])
 
 
 def test_script_prompt_is_returned_as_json_text(client):
@@ -144,6 +162,9 @@ BAD_INPUTS = [
     ("max_length 거대한 정수", {"prompt": "a", "max_length": 10 ** 30}, "max_length"),
     ("min_length 음수", {"prompt": "a", "min_length": -3}, "min_length"),
     ("min_length > max_length", {"prompt": "a", "min_length": 30, "max_length": 10}, "min_length"),
+    ("max_new_tokens 서버 상한 초과", {"prompt": "a", "max_new_tokens": 65}, "max_new_tokens"),
+    ("min_new_tokens > max_new_tokens", {"prompt": "a", "min_new_tokens": 30, "max_new_tokens": 10}, "min_new_tokens"),
+    ("옛 이름과 새 이름을 함께", {"prompt": "a", "max_length": 10, "max_new_tokens": 10}, "max_length"),
     ("repetition_penalty 0", {"prompt": "a", "repetition_penalty": 0}, "repetition_penalty"),
     ("repetition_penalty -NaN", _raw('{"prompt": "a", "repetition_penalty": -NaN}'), "body"),
     ("no_repeat_ngram_size 소수", {"prompt": "a", "no_repeat_ngram_size": 2.5}, "no_repeat_ngram_size"),
@@ -209,7 +230,7 @@ def test_unknown_route_and_method_are_json(client):
 
 def test_parameter_error_from_inference_fn_is_400():
     def too_long(prompt, **params):
-        check_prompt_tokens(300, params["max_length"], 256)
+        check_prompt_tokens(300, params["max_new_tokens"], 256)
 
     response = post_json(create_app(too_long).test_client(), {"prompt": "a"})
     assert response.status_code == 400 and response.get_json()["field"] == "prompt"

@@ -58,8 +58,8 @@ class GatedInference:
         self.entered.set()
         self.gate.wait(30)
         sampling = dict(top_p=p["top_p"], top_k=p["top_k"], temperature=p["temperature"]) if p["do_sample"] else {}
-        output = generate_ids(self.model, self.tokenizer, prompt, max_new_tokens=p["max_length"],
-                              min_new_tokens=p["min_length"], do_sample=p["do_sample"], num_beams=p["num_beams"],
+        output = generate_ids(self.model, self.tokenizer, prompt, max_new_tokens=p["max_new_tokens"],
+                              min_new_tokens=p["min_new_tokens"], do_sample=p["do_sample"], num_beams=p["num_beams"],
                               repetition_penalty=p["repetition_penalty"],
                               no_repeat_ngram_size=p["no_repeat_ngram_size"], **sampling)
         return self.tokenizer.decode(output[0], skip_special_tokens=True)
@@ -131,9 +131,11 @@ def test_generate_in_the_browser(browser, server, inference):
 
     browser.find_element(By.ID, "preset-greedy").click()
     assert not browser.find_element(By.ID, "do_sample").is_selected(), "그리디 프리셋은 샘플링을 꺼야 합니다"
-    set_number(browser, "max_length", 6)
-    set_number(browser, "min_length", 2)
-    assert browser.find_element(By.ID, "max_length-slider").get_attribute("value") == "6", "슬라이더가 따라와야 합니다"
+    for name in ("temperature", "top_k", "top_p"):
+        assert not browser.find_element(By.ID, name + "-slider").is_enabled(), f"샘플링을 끄면 {name} 슬라이더가 잠겨야 합니다"
+    set_number(browser, "max_new_tokens", 6)
+    set_number(browser, "min_new_tokens", 2)
+    assert browser.find_element(By.ID, "max_new_tokens-slider").get_attribute("value") == "6", "슬라이더가 따라와야 합니다"
     prompt = browser.find_element(By.ID, "prompt")
     prompt.clear()
     prompt.send_keys("배우들 연기가")
@@ -159,8 +161,8 @@ def test_script_prompt_is_shown_as_text(browser, server):
     browser.set_window_size(1280, 900)
     browser.get(server.url + "/")
     browser.find_element(By.ID, "preset-greedy").click()
-    set_number(browser, "max_length", 3)
-    set_number(browser, "min_length", 0)
+    set_number(browser, "max_new_tokens", 3)
+    set_number(browser, "min_new_tokens", 0)
     prompt = browser.find_element(By.ID, "prompt")
     prompt.clear()
     prompt.send_keys(XSS_PROMPT)
@@ -217,9 +219,9 @@ def test_phone_width_screenshot(browser, server):
     width = browser.execute_script("return document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"좁은 화면에서 가로 스크롤이 생기면 안 됩니다 (문서 너비 {width}px)"
     browser.find_element(By.ID, "preset-creative").click()
-    set_number(browser, "max_length", 8)
+    set_number(browser, "max_new_tokens", 8)
     browser.find_element(By.ID, "generate").click()
-    assert browser.find_element(By.ID, "min_length").get_attribute("value") == "8", \
+    assert browser.find_element(By.ID, "min_new_tokens").get_attribute("value") == "8", \
         "최대 길이를 최소 길이보다 작게 하면 최소 길이가 따라 내려가야 합니다"
     wait(browser).until(lambda d: d.find_element(By.ID, "result").text.startswith("이 영화"))
     screenshot(browser, "step5_phone.png", 390)

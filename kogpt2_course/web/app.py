@@ -28,8 +28,8 @@ from flask import Flask, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from kogpt2_course.web.params import (BODY_FIELD, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_NEW_TOKENS_CAP,
-                         DEFAULT_MAX_PROMPT_CHARS, PRESETS, ParameterError, param_specs,
-                         parse_json_body, validate_params, validate_prompt)
+                         DEFAULT_MAX_PROMPT_CHARS, PRESETS, SAMPLING_ONLY, ParameterError, applied_params,
+                         param_specs, parse_json_body, validate_params, validate_prompt)
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = ROOT / "templates"
@@ -112,7 +112,8 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
                wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> Flask:
     """``inference_fn(prompt, **params) -> str``(프롬프트를 포함한 전체 글)을 부르는 데모 앱을 만듭니다.
 
-    ``params``는 :func:`kogpt2_course.web.params.param_specs`의 항목들로, 검사를 마친 값입니다.
+    ``params``는 :func:`kogpt2_course.web.params.param_specs`의 항목들(``max_new_tokens``, ``min_new_tokens``, ...)로,
+    검사를 마친 값입니다. 응답의 ``params``에는 실제로 쓰인 값만 담깁니다(:func:`~kogpt2_course.web.params.applied_params`).
     ``next_token_fn(prompt, k)``(선택)는 ``[{"token": str, "probability": float}, ...]``를 돌려줍니다.
     ``notice``는 페이지 위에 보일 한국어 한 줄입니다(예: "미세 조정 체크포인트가 없습니다").
     """
@@ -178,6 +179,7 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
     @app.get("/")
     def index():
         return render_template("index.html", specs=[s.as_dict() for s in specs], presets=PRESETS,
+                               sampling_only=SAMPLING_ONLY,
                                model_name=Path(model_name).name or model_name, device=device, notice=notice,
                                max_prompt_chars=max_prompt_chars, candidates=next_token_fn is not None)
 
@@ -192,7 +194,8 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
         return jsonify({"status": "ok", "model": model_name, "device": device,
                         "queue": {"waiting": gate.waiting, "max_waiting": gate.max_waiting,
                                   "timeout_s": gate.timeout_s},
-                        "max_length_cap": max_new_tokens_cap, "next_tokens": next_token_fn is not None})
+                        "max_new_tokens_cap": max_new_tokens_cap, "max_length_cap": max_new_tokens_cap,
+                        "next_tokens": next_token_fn is not None})
 
     @app.post("/api")
     def api():
@@ -204,7 +207,7 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
             elapsed = time.perf_counter() - started
         if not isinstance(text, str):
             raise TypeError(f"inference_fn은 문자열을 돌려줘야 합니다 (받은 형식: {type(text).__name__})")
-        return jsonify({"ok": True, "prompt": prompt, "text": text, "params": params,
+        return jsonify({"ok": True, "prompt": prompt, "text": text, "params": applied_params(params),
                         "elapsed_s": round(elapsed, 4)})
 
     @app.post("/api/next-tokens")

@@ -4,9 +4,13 @@
 같은 설명이 ``POST /api``의 검사와 페이지의 슬라이더를 함께 만들므로, 화면과 서버가 서로 다를 수 없습니다.
 기본값과 프리셋 버튼은 강의 전체가 쓰는 용도별 프리셋(:mod:`kogpt2_course.lm.presets`)에서 옵니다.
 
-길이는 *새* 토큰 수로 셉니다(프롬프트 제외): ``min_length``와 ``max_length``는 ``model.generate``의
-``min_new_tokens`` / ``max_new_tokens``가 됩니다. 문제가 있으면 항목 이름과 한국어 설명을 담은
-:class:`ParameterError`를 던지고, 웹 앱이 이를 HTTP 400으로 바꿉니다.
+항목 이름은 ``model.generate``의 인자 이름 그대로입니다. 길이는 *새* 토큰 수(프롬프트 제외)이므로
+``max_new_tokens`` / ``min_new_tokens``이고, ratsnlp의 ``/api`` 계약이 쓰던 ``max_length`` / ``min_length``도
+같은 뜻의 옛 이름(별칭)으로 받습니다(둘을 함께 보내면 400). 문제가 있으면 항목 이름(클라이언트가 보낸 이름)과
+한국어 설명을 담은 :class:`ParameterError`를 던지고, 웹 앱이 이를 HTTP 400으로 바꿉니다.
+
+응답에는 실제로 쓰인 값만 돌려줍니다(:func:`applied_params`): 샘플링을 끄면 온도·top-k·top-p는 ``generate``가
+쓰지 않으므로 빠집니다.
 """
 
 from __future__ import annotations
@@ -77,10 +81,10 @@ def param_specs(max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP) -> list[Pa
         ParamSpec("do_sample", "bool", default["do_sample"], "샘플링 사용",
                   "켜면 다음 토큰을 확률에 따라 뽑습니다(온도·top-k·top-p는 켰을 때만 쓰입니다). 끄면 무작위 없이 고릅니다: "
                   "빔 개수가 1이면 그리디(매 단계 가장 확률이 높은 토큰), 2 이상이면 빔 서치(로그 확률 합이 높은 후보 문장 여러 개를 키움)."),
-        ParamSpec("max_length", "int", min(40, cap), "최대 생성 길이",
-                  "프롬프트 뒤에 새로 만들 토큰 수의 상한입니다. 길수록 오래 걸립니다.", 1, cap),
-        ParamSpec("min_length", "int", min(10, cap), "최소 생성 길이",
-                  "이만큼 만들기 전에는 문장 끝(</s>)이 나오지 않게 막습니다.", 0, cap),
+        ParamSpec("max_new_tokens", "int", min(40, cap), "최대 새 토큰 수",
+                  "프롬프트 뒤에 새로 만들 토큰 수의 상한입니다(옛 이름 max_length도 받습니다). 길수록 오래 걸립니다.", 1, cap),
+        ParamSpec("min_new_tokens", "int", min(10, cap), "최소 새 토큰 수",
+                  "이만큼 만들기 전에는 문장 끝(</s>)이 나오지 않게 막습니다(옛 이름 min_length도 받습니다).", 0, cap),
         ParamSpec("temperature", "float", default["temperature"], "온도(temperature)",
                   "로짓을 온도로 나눕니다. 1보다 작으면 확률 높은 토큰에 더 몰리고, 크면 분포가 평평해져 엉뚱한 토큰도 나옵니다.",
                   0, 5.0, exclusive_minimum=True, step=0.05, slider_min=0.05),
@@ -101,6 +105,11 @@ def param_specs(max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP) -> list[Pa
                   "(근사, 흔하고 밋밋한 문장으로 쏠림). 1이면 끔. 클수록 느립니다.",
                   1, MAX_NUM_BEAMS),
     ]
+
+
+# ratsnlp의 ``/api`` 요청이 쓰던 옛 이름 -> 지금 이름 (같은 뜻: 새 토큰 수)
+ALIASES = {"max_length": "max_new_tokens", "min_length": "min_new_tokens"}
+SAMPLING_ONLY = ("temperature", "top_k", "top_p")  # do_sample=False이면 generate가 쓰지 않는 값
 
 
 # 페이지의 프리셋 버튼: 강의의 용도별 프리셋 그대로 (이름, 값, 버튼에 마우스를 올리면 보이는 이유)
@@ -133,8 +142,8 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _check_value(spec: ParamSpec, value: Any):
-    name = spec.name
+def _check_value(spec: ParamSpec, value: Any, name: str | None = None):
+    name = name or spec.name
     if spec.kind == "bool":
         if not isinstance(value, bool):
             raise ParameterError(name, f"true 또는 false여야 합니다 (받은 값: {_shown(value)}, 형식: {_type_name(value)}).")
@@ -175,23 +184,39 @@ def validate_prompt(value: Any, max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS
 
 def validate_params(data: Any, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP,
                     max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> dict:
-    """해석한 JSON 요청을 검사해 ``prompt``와 모든 파라미터(빠진 것은 기본값)를 돌려줍니다."""
+    """해석한 JSON 요청을 검사해 ``prompt``와 모든 파라미터(빠진 것은 기본값, 옛 이름은 지금 이름으로)를 돌려줍니다."""
     if not isinstance(data, Mapping):
         raise ParameterError(BODY_FIELD, f"JSON 객체({{...}})여야 합니다 (받은 형식: {_type_name(data)}).")
     specs = {spec.name: spec for spec in param_specs(max_new_tokens_cap)}
-    unknown = [key for key in data if key != "prompt" and key not in specs]
+    unknown = [key for key in data if key != "prompt" and key not in specs and key not in ALIASES]
     if unknown:
-        allowed = ", ".join(["prompt", *specs])
+        allowed = ", ".join(["prompt", *specs, *ALIASES])
         raise ParameterError(str(unknown[0])[:40], f"알 수 없는 항목입니다. 쓸 수 있는 항목: {allowed}.")
+    sent = {}  # canonical name -> the name the client used
+    for key in data:
+        if key in ALIASES:
+            if ALIASES[key] in data:
+                raise ParameterError(key, f"{ALIASES[key]}의 옛 이름입니다. 둘 중 하나만 보내세요.")
+            sent[ALIASES[key]] = key
+        elif key in specs:
+            sent[key] = key
     result = {"prompt": validate_prompt(data.get("prompt"), max_prompt_chars)}
     for name, spec in specs.items():
-        result[name] = _check_value(spec, data[name]) if name in data else spec.default
-    if "min_length" not in data:  # the default must not clash with a small max_length the client chose
-        result["min_length"] = min(result["min_length"], result["max_length"])
-    if result["min_length"] > result["max_length"]:
-        raise ParameterError("min_length", f"max_length({result['max_length']}) 이하여야 합니다 "
-                                           f"(받은 값: {result['min_length']}).")
+        result[name] = _check_value(spec, data[sent[name]], sent[name]) if name in sent else spec.default
+    if "min_new_tokens" not in sent:  # the default must not clash with a small max_new_tokens the client chose
+        result["min_new_tokens"] = min(result["min_new_tokens"], result["max_new_tokens"])
+    if result["min_new_tokens"] > result["max_new_tokens"]:
+        shown_min = sent.get("min_new_tokens", "min_new_tokens")
+        shown_max = sent.get("max_new_tokens", "max_new_tokens")
+        raise ParameterError(shown_min, f"{shown_max}({result['max_new_tokens']}) 이하여야 합니다 "
+                                        f"(받은 값: {result['min_new_tokens']}).")
     return result
+
+
+def applied_params(params: Mapping) -> dict:
+    """``generate``가 실제로 쓰는 값만: 샘플링을 끄면 온도·top-k·top-p를 뺍니다 (응답에 돌려주는 값, ``generate``의 인자)."""
+    return {name: value for name, value in params.items()
+            if name != "prompt" and (params["do_sample"] or name not in SAMPLING_ONLY)}
 
 
 def parse_json_body(raw: bytes, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Any:

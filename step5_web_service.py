@@ -12,6 +12,10 @@
 # 4. 웹 요청의 파라미터로 문장을 만드는 `inference_fn(prompt, **params)`를 씁니다.
 # 5. 강의 패키지의 `create_app`으로 Flask 앱을 만들고, waitress 서버로 실행합니다.
 #
+# 여러분의 앱에는 교실 실습을 위한 기능이 더 붙습니다(`kogpt2_course/web/`): 토큰이 나오는 대로 보여 주는 실시간 생성,
+# Step 4의 감성 제어 코드(긍정/부정)와 사전 학습 모델과 나란히 보기, 두 설정을 이름 없이 비교하는 A/B 투표(SQLite),
+# 강사가 고치는 금지어 목록, 동시 요청 묶어 생성하기.
+#
 # 입력 검사(잘못된 값 → 한국어 오류 400), 동시 요청 줄 세우기(가득 차면 503), 보안 헤더는
 # `kogpt2_course.web.app`이 맡습니다. 여러분은 "모델 ↔ 웹" 사이의 연결을 만듭니다.
 #
@@ -26,15 +30,18 @@ from typing import Sequence
 import torch
 from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from kogpt2_course.cli.arguments import KoreanArgumentParser
+from kogpt2_course.cli.arguments import KoreanArgumentParser, UserError
 from kogpt2_course.nlpbook.checkpoints import load_finetuned_model
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 from kogpt2_course.grading.script_runner import run_main, todo
 from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
 from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments
 from kogpt2_course.web.app import create_app
+from kogpt2_course.web.content_filter import DEFAULT_BLOCKED_WORDS, ContentFilter
+from kogpt2_course.web.engine import GenerationEngine
 from kogpt2_course.web.params import DEFAULT_MAX_NEW_TOKENS_CAP, check_prompt_tokens
 from kogpt2_course.web.server import add_server_arguments, check_port, serve
+from kogpt2_course.web.votes import DEFAULT_VOTES_DB, VoteStore
 
 DEFAULT_MODEL_DIR = GenerationDeployArguments.__dataclass_fields__["downstream_model_dir"].default
 
@@ -139,11 +146,11 @@ def make_next_token_fn(model, tokenizer, device):
 
 # %%
 def build_app(inference_fn, model_name: str = "", device: str = "cpu", notice: str = "",
-              next_token_fn=None, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP):
-    """inference_fn을 부르는 웹 앱(Flask)을 만듭니다."""
+              next_token_fn=None, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP, **features):
+    """inference_fn을 부르는 웹 앱(Flask)을 만듭니다. ``features``: 실습 기능(engine, votes, content_filter, ...)."""
     # TODO 5-5: 강의 패키지의 앱 공장 함수로 Flask 앱을 만드세요. build_app이 받은 값을 모두 넘깁니다 — 특히
-    #   새 토큰 수의 상한(max_new_tokens_cap)을 빼먹으면 서버 보호가 기본값으로 돌아갑니다 (위 5절,
-    #   kogpt2_course/web/app.py)
+    #   새 토큰 수의 상한(max_new_tokens_cap)을 빼먹으면 서버 보호가 기본값으로 돌아가고, 실습 기능
+    #   묶음(features)을 빼먹으면 금지어·투표·실시간 생성이 꺼집니다 (위 5절, kogpt2_course/web/app.py)
     app = todo("5-5")
     return app
 
@@ -167,10 +174,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--device", default="auto", help="'auto'(GPU가 있으면 GPU), 'cpu', 'cuda' ...")
     parser.add_argument("--max_new_tokens_cap", "--max_length_cap", type=int, default=DEFAULT_MAX_NEW_TOKENS_CAP,
                         help="한 요청이 만들 수 있는 새 토큰 수의 상한 (서버 보호, 옛 이름 --max_length_cap)")
+    parser.add_argument("--blocked_words", default=str(DEFAULT_BLOCKED_WORDS),
+                        help="금지어 목록 파일 (UTF-8, 한 줄에 낱말 하나, #으로 시작하는 줄은 주석; 빈 파일이면 거르지 않음)")
+    parser.add_argument("--votes_db", default=str(DEFAULT_VOTES_DB), help="A/B 투표를 저장할 SQLite 파일")
+    parser.add_argument("--export", metavar="CSV", default=None,
+                        help="서버를 띄우지 않고 --votes_db의 투표를 CSV 파일(예: votes.csv)로 내보낸 뒤 끝냅니다")
+    parser.add_argument("--one_at_a_time", action="store_true",
+                        help="예전 방식: 요청을 묶지 않고 inference_fn으로 하나씩 (실시간 생성·감성 제어·나란히 보기도 꺼짐)")
     parser.add_argument("--torch_threads", type=int, default=None,
                         help="PyTorch CPU 스레드 수 (기본: 바꾸지 않음). 다른 작업과 CPU를 나눠 쓰면 1이 빠를 수 있습니다")
     add_server_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        votes = VoteStore(args.votes_db)
+        if args.export:
+            count = votes.export_csv(args.export)
+            print(f"[내보내기] 투표 {count}개를 {args.export} 에 썼습니다 ({args.votes_db}).", flush=True)
+            return
+        content_filter = ContentFilter.from_file(args.blocked_words)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"{exc}") from None
     check_port(args.host, args.port)  # 포트가 쓰이고 있으면 모델을 불러오기 전에 바로 알립니다
 
     if args.torch_threads:
@@ -181,11 +204,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     model, notice = load_deploy_model(deploy_args, device)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name, **TOKENIZER_KWARGS)
     cap = min(args.max_new_tokens_cap, model.config.n_positions - 1)
-    print(f"[장치] {device} · 새 토큰 상한 {cap}개", flush=True)
+    print(f"[장치] {device} · 새 토큰 상한 {cap}개 · 금지어 {len(content_filter.words)}개", flush=True)
+    content_filter.apply_to(model, tokenizer)  # 여러분의 inference_fn이 부르는 generate도 금지어를 만들지 않습니다
 
+    features = dict(content_filter=content_filter, votes=votes)
+    if not args.one_at_a_time:
+        features["engine"] = GenerationEngine(model, tokenizer, content_filter=content_filter)
+        if deploy_args.downstream_model_checkpoint_fpath is not None:  # Step 4 모델: 감성 제어와 나란히 보기
+            baseline = GPT2LMHeadModel.from_pretrained(model_name).to(device).eval()
+            features.update(control=True, baseline_engine=GenerationEngine(baseline, tokenizer,
+                                                                            content_filter=content_filter))
     app = build_app(make_inference_fn(model, tokenizer, device), model_name=model_name, device=str(device),
                     notice=notice, next_token_fn=make_next_token_fn(model, tokenizer, device),
-                    max_new_tokens_cap=cap)
+                    max_new_tokens_cap=cap, **features)
     run_server(app, host=args.host, port=args.port, development=args.dev, threads=args.threads)
 
 

@@ -111,37 +111,199 @@
     return payload;
   }
 
+  const stopButton = $("stop");
+  let streamId = null;
+
   function busy(on, message) {
     generateButton.disabled = on;
     if (candidatesButton) candidatesButton.disabled = on;
+    if (stopButton) stopButton.disabled = !on;
     statusBox.textContent = message || "";
+  }
+
+  // 결과 칸에 프롬프트(흐리게)와 이어 쓴 글을 넣습니다.
+  function showText(box, prompt, text) {
+    box.textContent = "";
+    if (text.startsWith(prompt)) {
+      const promptPart = document.createElement("span");
+      promptPart.className = "prompt-part";
+      promptPart.textContent = prompt;
+      box.append(promptPart, document.createTextNode(text.slice(prompt.length)));
+    } else {
+      box.textContent = text;
+    }
+  }
+
+  function showModelInput(text) {
+    const line = $("model-input-line");
+    $("model-input").textContent = text;
+    line.hidden = false;
+  }
+
+  function modeName(params) {
+    return params.do_sample ? "샘플링" : (params.num_beams > 1 ? "빔 서치" : "그리디");
+  }
+
+  function failure(payload, status) {
+    const error = new Error(payload && payload.error ? payload.error : "요청이 실패했습니다 (HTTP " + status + ").");
+    error.field = payload && payload.field;
+    return error;
+  }
+
+  // 실시간 생성: POST /api/stream의 server-sent events(start → token… → done 또는 error)를 읽으며 토큰을 바로 보여 줍니다.
+  async function streamGenerate(body, box) {
+    let response;
+    try {
+      response = await fetch("/api/stream", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new Error("서버에 연결할 수 없습니다. 서버가 켜져 있는지 확인하세요.");
+    }
+    if (!response.ok) {
+      let payload = null;
+      try { payload = await response.json(); } catch (e) { payload = null; }
+      throw failure(payload, response.status);
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "", start = null, final = null, firstToken = null;
+    const began = performance.now();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const raw = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        let name = "message", text = "";
+        for (const line of raw.split("\n")) {
+          if (line.startsWith("event: ")) name = line.slice(7);
+          else if (line.startsWith("data: ")) text += line.slice(6);
+        }
+        const data = JSON.parse(text || "{}");
+        if (name === "start") {
+          start = data;
+          streamId = data.id;
+          showModelInput(data.model_input);
+          showText(box, data.prompt, data.prompt);
+        } else if (name === "token") {
+          if (firstToken === null) firstToken = performance.now() - began;
+          box.append(document.createTextNode(data.text));
+        } else if (name === "done") {
+          final = data;
+        } else if (name === "error") {
+          throw failure(data, 500);
+        }
+      }
+    }
+    streamId = null;
+    if (!start || !final) throw new Error("생성이 끝나기 전에 연결이 끊겼습니다. 다시 시도하세요.");
+    showText(box, start.prompt, final.text);
+    return { start: start, final: final, firstToken: firstToken };
+  }
+
+  function requestBody() {
+    const body = collect();
+    if (data.control) body.control = $("control").value;
+    return body;
   }
 
   generateButton.addEventListener("click", async () => {
     showError("");
     busy(true, "생성 중입니다…");
     const started = performance.now();
+    const body = requestBody();
+    const compare = data.compare && $("compare").checked;
+    if (data.compare) {
+      $("baseline-box").hidden = !compare;
+      $("result-title").hidden = !compare;
+    }
     try {
-      const payload = await post("/api", collect());
-      resultBox.textContent = "";
-      const text = payload.text;
-      if (text.startsWith(payload.prompt)) {
-        const promptPart = document.createElement("span");
-        promptPart.className = "prompt-part";
-        promptPart.textContent = payload.prompt;
-        resultBox.append(promptPart, document.createTextNode(text.slice(payload.prompt.length)));
+      const baseline = compare ? post("/api", Object.assign({}, body, { model: "pretrained" })) : null;
+      let meta;
+      if (data.streaming) {
+        const result = await streamGenerate(body, resultBox);
+        meta = "첫 토큰 " + (result.firstToken === null ? "-" : (result.firstToken / 1000).toFixed(2) + "초") +
+          " · 서버 " + result.final.elapsed_s.toFixed(2) + "초 · " + modeName(result.start.params) +
+          (result.final.stopped ? " · 멈춤으로 중단" : "");
       } else {
-        resultBox.textContent = text;
+        const payload = await post("/api", body);
+        showText(resultBox, payload.prompt, payload.text);
+        meta = "서버 " + payload.elapsed_s.toFixed(2) + "초 · " + modeName(payload.params);
+      }
+      if (baseline) {
+        const other = await baseline;
+        showText($("result-baseline"), other.prompt, other.text);
       }
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
-      resultMeta.textContent = "모델 생성 " + payload.elapsed_s.toFixed(2) + "초 · 전체 " + seconds + "초 · " +
-        (payload.params.do_sample ? "샘플링" : (payload.params.num_beams > 1 ? "빔 서치" : "그리디"));
+      resultMeta.textContent = meta + " · 전체 " + seconds + "초";
       busy(false, "완료");
     } catch (e) {
       showError(e.message, e.field);
       busy(false, "");
     }
   });
+
+  if (stopButton) {
+    stopButton.addEventListener("click", async () => {
+      if (!streamId) return;
+      stopButton.disabled = true;
+      statusBox.textContent = "멈추는 중…";
+      try { await post("/api/stop", { id: streamId }); } catch (e) { /* 이미 끝났으면 괜찮습니다 */ }
+    });
+  }
+
+  // A/B 비교와 투표
+  const abButton = $("ab-generate");
+  if (abButton) {
+    const abError = $("ab-error");
+    const abStatus = $("ab-status");
+    const voteButtons = document.querySelectorAll("button.vote");
+    let trialId = null;
+
+    const showAbError = (message) => { abError.textContent = message || ""; abError.hidden = !message; };
+    const setting = (value) => {
+      if (value !== "custom") return value;
+      const body = collect();
+      delete body.prompt;
+      return body;
+    };
+
+    abButton.addEventListener("click", async () => {
+      showAbError("");
+      abButton.disabled = true;
+      voteButtons.forEach((b) => { b.disabled = true; });
+      abStatus.textContent = "두 설정으로 생성 중…";
+      const body = { prompt: $("prompt").value, a: setting($("ab-a").value), b: setting($("ab-b").value) };
+      if (data.control) body.control = $("control").value;
+      try {
+        const payload = await post("/api/ab", body);
+        trialId = payload.trial_id;
+        showText($("ab-A"), payload.prompt, payload.A);
+        showText($("ab-B"), payload.prompt, payload.B);
+        voteButtons.forEach((b) => { b.disabled = false; });
+        abStatus.textContent = "읽고 투표하세요.";
+      } catch (e) {
+        showAbError(e.message);
+        abStatus.textContent = "";
+      }
+      abButton.disabled = false;
+    });
+
+    voteButtons.forEach((button) => {
+      button.addEventListener("click", async () => {
+        voteButtons.forEach((b) => { b.disabled = true; });
+        try {
+          const payload = await post("/api/vote", { trial_id: trialId, choice: button.dataset.choice });
+          abStatus.textContent = "투표했습니다. A = " + payload.revealed.A + ", B = " + payload.revealed.B;
+        } catch (e) {
+          showAbError(e.message);
+        }
+      });
+    });
+  }
 
   if (candidatesButton) {
     candidatesButton.addEventListener("click", async () => {

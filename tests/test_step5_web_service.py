@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments
+from kogpt2_course.web.content_filter import ContentFilter
 
 STEP = 5
 CHECKPOINT_NAME = "epoch=0-step=10-val_loss=1.2345.ckpt"
@@ -200,7 +201,7 @@ def test_build_app(step):
         return [{"token": "끝", "probability": 1.0}][:k]
 
     app = step.build_app(fake, model_name="테스트 모델", device="cuda:0", notice="알림 문구", next_token_fn=candidates,
-                         max_new_tokens_cap=12)
+                         max_new_tokens_cap=12, content_filter=ContentFilter(["금지어"]))
     client = app.test_client()
     health = client.get("/health")
     assert health.status_code == 200, "GET /health가 200이어야 합니다 (create_app으로 만든 앱인지 확인)"
@@ -215,6 +216,9 @@ def test_build_app(step):
     assert response.get_json()["text"] == "이 영화 끝" and calls[0][0] == "이 영화"
     assert calls[0][1]["max_new_tokens"] == 7 and calls[0][1]["top_p"] == 0.5
     assert client.post("/api", json={"prompt": "이 영화", "top_p": 3}).status_code == 400, "잘못된 값은 400이어야 합니다"
+    blocked = client.post("/api", json={"prompt": "이 금지어 영화"})
+    assert blocked.status_code == 400 and len(calls) == 1, \
+        "실습 기능 묶음(features, 여기서는 content_filter)도 create_app에 넘기세요 (**features)"
     over_cap = client.post("/api", json={"prompt": "이 영화", "max_new_tokens": 13})
     assert over_cap.status_code == 400, "상한(max_new_tokens_cap=12)을 넘는 max_new_tokens는 400이어야 합니다 — 상한을 넘기세요"
 

@@ -183,14 +183,17 @@ def validate_prompt(value: Any, max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS
 
 
 def validate_params(data: Any, max_new_tokens_cap: int = DEFAULT_MAX_NEW_TOKENS_CAP,
-                    max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> dict:
-    """해석한 JSON 요청을 검사해 ``prompt``와 모든 파라미터(빠진 것은 기본값, 옛 이름은 지금 이름으로)를 돌려줍니다."""
+                    max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS, extra: tuple[str, ...] = ()) -> dict:
+    """해석한 JSON 요청을 검사해 ``prompt``와 모든 파라미터(빠진 것은 기본값, 옛 이름은 지금 이름으로)를 돌려줍니다.
+
+    ``extra``: 이 검사가 모르는 척 넘어갈 항목 이름들(부르는 쪽이 따로 검사하는 것, 예: ``control``). 결과에는 없습니다.
+    """
     if not isinstance(data, Mapping):
         raise ParameterError(BODY_FIELD, f"JSON 객체({{...}})여야 합니다 (받은 형식: {_type_name(data)}).")
     specs = {spec.name: spec for spec in param_specs(max_new_tokens_cap)}
-    unknown = [key for key in data if key != "prompt" and key not in specs and key not in ALIASES]
+    unknown = [key for key in data if key not in ("prompt", *extra) and key not in specs and key not in ALIASES]
     if unknown:
-        allowed = ", ".join(["prompt", *specs, *ALIASES])
+        allowed = ", ".join(["prompt", *specs, *ALIASES, *extra])
         raise ParameterError(str(unknown[0])[:40], f"알 수 없는 항목입니다. 쓸 수 있는 항목: {allowed}.")
     sent = {}  # canonical name -> the name the client used
     for key in data:
@@ -243,3 +246,11 @@ def check_prompt_tokens(num_prompt_tokens: int, max_new_tokens: int, n_positions
         room = max(n_positions - max_new_tokens, 0)
         raise ParameterError("prompt", f"프롬프트가 너무 깁니다: 토큰 {num_prompt_tokens}개 + 생성 {max_new_tokens}개가 "
                                        f"모델의 문맥 길이 {n_positions}을(를) 넘습니다 (프롬프트는 토큰 {room}개까지).")
+
+
+def validate_choice(data: Mapping, field: str, choices, default: str) -> str:
+    """``data[field]``가 ``choices`` 중 하나인지 (없으면 ``default``). 아니면 ``field`` 항목의 ParameterError."""
+    value = data.get(field, default)
+    if not isinstance(value, str) or value not in choices:
+        raise ParameterError(field, f"{', '.join(choices)} 중 하나여야 합니다 (받은 값: {_shown(value)}).")
+    return value

@@ -29,6 +29,7 @@ from kogpt2_course.nlpbook.generation.dataset import SENTIMENT_PREFIXES
 from kogpt2_course.nlpbook.generation.inference import sentiment_prompt_ids
 from kogpt2_course.web.params import check_prompt_tokens
 
+JOIN_GRACE_S = 10.0  # how long the reader waits for a stopped generation thread to finish its current step
 NO_CONTROL = "없음"
 CONTROLS = (NO_CONTROL, *SENTIMENT_PREFIXES.values())  # 없음, 긍정, 부정
 
@@ -131,6 +132,6 @@ class GenerationEngine:
         finally:
             if not finished:  # the reader left early or timed out: stop generating at the next token
                 stop.set()
-            thread.join(timeout_s)
+            thread.join(max(timeout_s, JOIN_GRACE_S))
         if errors:
             raise errors[0]

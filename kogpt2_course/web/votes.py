@@ -79,8 +79,12 @@ class VoteStore:
             raise ValueError(f"투표 파일을 열 수 없습니다: {self.path} ({exc})") from None
 
     def _connect(self) -> sqlite3.Connection:
-        # autocommit mode (isolation_level=None): transactions are the explicit BEGIN IMMEDIATE of _write
-        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        # autocommit mode (isolation_level=None): transactions are the explicit BEGIN IMMEDIATE of _write.
+        # synchronous=NORMAL is SQLite's advice for WAL: a crash of the server loses nothing; only a power cut
+        # can lose the last commits (the file stays consistent), and each vote needs no extra disk flush.
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
 
     @contextmanager
     def _write(self):

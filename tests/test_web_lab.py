@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import math
 import re
 import threading
 import time
@@ -21,7 +20,7 @@ from kogpt2_course.web.batching import Batcher, Overloaded
 from kogpt2_course.web.content_filter import ContentFilter, token_spellings
 from kogpt2_course.web.engine import GenerationEngine
 from kogpt2_course.web.params import ParameterError
-from kogpt2_course.web.votes import VoteStore
+from kogpt2_course.web.votes import VoteStore, wilson_interval
 
 HANGUL = re.compile(r"[가-힣]")
 GREEDY = {"do_sample": False, "num_beams": 1, "repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
@@ -311,11 +310,10 @@ def test_batcher_groups_compatible_requests_and_refuses_when_full():
 
 # ---------------------------------------------------------------- A/B votes
 
-def wilson(successes, n, z=1.959963984540054):
-    p = successes / n
-    center = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return center - half, center + half
+# 95% Wilson intervals from SciPy 1.17 (binomtest(k, n).proportion_ci(method="wilson")), as the reference
+WILSON_1_OF_4 = (0.04558726080970055, 0.6993581574175981)
+WILSON_0_OF_5 = (0.0, 0.43448246478317476)
+WILSON_30_OF_40 = (0.5980603857923197, 0.858128813609037)
 
 
 def test_concurrent_votes_are_all_counted_and_survive_a_restart(tmp_path):
@@ -362,14 +360,17 @@ def test_results_win_rate_wilson_interval_and_export(tmp_path):
     assert (pair["first"], pair["second"]) == ("낮은 온도", "높은 온도")
     assert (pair["first_wins"], pair["second_wins"], pair["ties"], pair["votes"]) == (1, 3, 1, 5)
     assert pair["first_win_rate"] == 0.25
-    assert (pair["ci_low"], pair["ci_high"]) == pytest.approx(wilson(1, 4), abs=1e-9)
+    assert (pair["ci_low"], pair["ci_high"]) == pytest.approx(WILSON_1_OF_4, abs=1e-9)
+    assert wilson_interval(0, 5) == pytest.approx(WILSON_0_OF_5, abs=1e-9)
+    assert wilson_interval(30, 40) == pytest.approx(WILSON_30_OF_40, abs=1e-9)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
     exported = tmp_path / "votes.csv"
     assert store.export_csv(exported) == 5
     with open(exported, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 5 and rows[0]["prompt"] == "이 영화" and {r["choice"] for r in rows} == {"A", "B", "same"}
     page = create_app(fake_inference, votes=store).test_client().get("/results").get_data(as_text=True)
-    assert "낮은 온도" in page and "25%" in page and f"{100 * wilson(1, 4)[0]:.0f}%" in page
+    assert "낮은 온도" in page and "25%" in page and f"{100 * WILSON_1_OF_4[0]:.0f}%" in page
 
 
 def test_malformed_ab_requests_and_votes_are_korean_4xx(tmp_path):

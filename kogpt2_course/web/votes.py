@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import secrets
 import sqlite3
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from statistics import NormalDist
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VOTES_DB = ROOT / "data" / "web_votes.sqlite3"
@@ -56,13 +58,17 @@ def _now() -> str:
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """이항 비율의 윌슨 점수 구간 (SciPy의 ``binomtest(...).proportion_ci(method="wilson")``). 표가 없으면 (0, 1)."""
+    """이항 비율의 윌슨 점수 구간 (Wilson, 1927). 표가 없으면 (0, 1).
+
+    정규 근사 구간(p ± z·√(p(1-p)/n))과 달리 표가 적거나 비율이 0·1에 가까워도 [0, 1] 안에 있고 너비가 0이 되지
+    않습니다. z는 표준 라이브러리의 ``statistics.NormalDist``에서 (95%: 1.96)."""
     if trials == 0:
         return 0.0, 1.0
-    from scipy.stats import binomtest
-
-    interval = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(interval.low), float(interval.high)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p, n = successes / trials, trials
+    center = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, center - half), min(1.0, center + half)
 
 
 class VoteStore:

@@ -7,8 +7,10 @@ reason, when chromium or chromedriver is not installed.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,9 @@ import torch
 
 from kogpt2_course.lm.decoding import generate_ids
 from kogpt2_course.web.app import create_app
+from kogpt2_course.web.engine import GenerationEngine
 from kogpt2_course.web.server import BackgroundServer
+from kogpt2_course.web.votes import VoteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT_DIR = ROOT / "outputs" / "screenshots"
@@ -35,17 +39,18 @@ if not (Path(CHROMEDRIVER).exists() and Path(CHROMIUM).exists()):
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
-class GatedInference:
-    """Real generation with the bundled model; ``hold()`` makes the next call wait until ``release()``."""
+class GatedModel:
+    """A forward pre-hook on the served model: ``hold()`` stops the next generation step until ``release()``;
+    ``delay_s`` slows every step (so a stream is visibly under way). Covers /api and /api/stream alike."""
 
-    def __init__(self, model, tokenizer):
-        self.model, self.tokenizer = model, tokenizer
+    def __init__(self):
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()
+        self.delay_s = 0.0
 
     def hold(self):
         self.gate.clear()
@@ -54,27 +59,36 @@ class GatedInference:
     def release(self):
         self.gate.set()
 
-    def __call__(self, prompt, **p):
+    def __call__(self, module, args):
         self.entered.set()
         self.gate.wait(30)
+        if self.delay_s:
+            time.sleep(self.delay_s)
+
+
+def make_inference(model, tokenizer):
+    def inference(prompt, **p):
         sampling = dict(top_p=p["top_p"], top_k=p["top_k"], temperature=p["temperature"]) if p["do_sample"] else {}
-        output = generate_ids(self.model, self.tokenizer, prompt, max_new_tokens=p["max_new_tokens"],
+        output = generate_ids(model, tokenizer, prompt, max_new_tokens=p["max_new_tokens"],
                               min_new_tokens=p["min_new_tokens"], do_sample=p["do_sample"], num_beams=p["num_beams"],
                               repetition_penalty=p["repetition_penalty"],
                               no_repeat_ngram_size=p["no_repeat_ngram_size"], **sampling)
-        return self.tokenizer.decode(output[0], skip_special_tokens=True)
+        return tokenizer.decode(output[0], skip_special_tokens=True)
+
+    return inference
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def inference(tiny_model, tiny_tokenizer):
-    return GatedInference(tiny_model, tiny_tokenizer)
+def inference():
+    """The served model's gate (the name is kept from the days when only inference_fn generated)."""
+    return GatedModel()
 
 
 @pytest.fixture(scope="module")
-def server(inference, tiny_model, tiny_tokenizer):
+def server(inference, tiny_model, tiny_tokenizer, tmp_path_factory):
     def next_tokens(prompt, k):
         ids = tiny_tokenizer.encode(prompt, return_tensors="pt")
         with torch.no_grad():
@@ -83,8 +97,13 @@ def server(inference, tiny_model, tiny_tokenizer):
         return [{"token": tiny_tokenizer.decode([i]), "probability": v}
                 for i, v in zip(top.indices.tolist(), top.values.tolist())]
 
-    app = create_app(inference, model_name="models/kogpt2-tiny", next_token_fn=next_tokens,
-                     notice="테스트 알림: 미세 조정 체크포인트 없이 번들 모델을 씁니다.")
+    served = copy.deepcopy(tiny_model)  # stands in for a Step 4 checkpoint; the pretrained one is shown beside it
+    served.register_forward_pre_hook(inference)
+    app = create_app(make_inference(served, tiny_tokenizer), model_name="models/kogpt2-tiny", next_token_fn=next_tokens,
+                     notice="테스트 알림: 미세 조정 체크포인트 없이 번들 모델을 씁니다.",
+                     engine=GenerationEngine(served, tiny_tokenizer), control=True,
+                     baseline_engine=GenerationEngine(tiny_model, tiny_tokenizer),
+                     votes=VoteStore(tmp_path_factory.mktemp("votes") / "votes.sqlite3"))
     with BackgroundServer(app, threads=4) as running:
         yield running
 
@@ -143,8 +162,9 @@ def test_generate_in_the_browser(browser, server, inference):
     inference.hold()
     button = browser.find_element(By.ID, "generate")
     button.click()
-    assert inference.entered.wait(10), "버튼을 누르면 /api 요청이 가야 합니다"
+    assert inference.entered.wait(10), "버튼을 누르면 생성 요청이 가야 합니다"
     assert not button.is_enabled(), "생성 중에는 버튼이 비활성화되어야 합니다"
+    assert browser.find_element(By.ID, "stop").is_enabled(), "생성 중에는 [멈춤]을 누를 수 있어야 합니다"
     inference.release()
     wait(browser).until(EC.element_to_be_clickable((By.ID, "generate")))
     result = browser.find_element(By.ID, "result").text
@@ -155,6 +175,56 @@ def test_generate_in_the_browser(browser, server, inference):
     wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#candidates li")) == 10)
     assert "%" in browser.find_element(By.CSS_SELECTOR, "#candidates li").text
     screenshot(browser, "step5_desktop.png", 1280)
+
+
+def test_stream_stop_control_side_by_side_and_vote(browser, server, inference):
+    """The lab: tokens appear while the stream runs, [멈춤] ends it, the 감성 selector changes the prefix the
+    model receives, the pretrained model answers beside it, and an A/B vote shows on the results page."""
+    browser.set_window_size(1280, 900)
+    browser.get(server.url + "/")
+    browser.find_element(By.ID, "preset-greedy").click()
+    set_number(browser, "max_new_tokens", 60)
+    set_number(browser, "min_new_tokens", 60)
+    prompt = browser.find_element(By.ID, "prompt")
+    prompt.clear()
+    prompt.send_keys("배우들 연기가")
+    control = Select(browser.find_element(By.ID, "control"))
+    control.select_by_value("긍정")
+    result, stop = browser.find_element(By.ID, "result"), browser.find_element(By.ID, "stop")
+    inference.delay_s = 0.03  # 60 steps: about two seconds unless stopped
+    try:
+        browser.find_element(By.ID, "generate").click()
+        wait(browser, 10).until(lambda d: len(result.text) > len("배우들 연기가") + 1)
+        assert stop.is_enabled(), "토큰은 생성이 끝나기 전에, 나오는 대로 보여야 합니다"
+        positive = browser.find_element(By.ID, "model-input").text
+        stop.click()
+        wait(browser).until(EC.element_to_be_clickable((By.ID, "generate")))
+    finally:
+        inference.delay_s = 0.0
+    assert "멈춤" in browser.find_element(By.ID, "result-meta").text, "[멈춤]으로 끝났다고 보여야 합니다"
+    assert "긍정" in positive and positive.endswith("배우들 연기가"), f"제어 코드가 앞에 붙어야 합니다: {positive!r}"
+
+    control.select_by_value("부정")
+    set_number(browser, "max_new_tokens", 4)
+    set_number(browser, "min_new_tokens", 0)
+    browser.find_element(By.ID, "compare").click()
+    browser.find_element(By.ID, "generate").click()
+    wait(browser).until(lambda d: "부정" in d.find_element(By.ID, "model-input").text)
+    wait(browser).until(EC.element_to_be_clickable((By.ID, "generate")))
+    assert "긍정" not in browser.find_element(By.ID, "model-input").text, "감성을 바꾸면 제어 코드가 바뀌어야 합니다"
+    baseline = browser.find_element(By.ID, "result-baseline")
+    assert baseline.is_displayed() and baseline.text.startswith("배우들 연기가"), "사전 학습 모델의 글이 옆에 보여야 합니다"
+
+    browser.find_element(By.ID, "ab-generate").click()
+    vote = browser.find_element(By.ID, "vote-A")
+    wait(browser).until(lambda d: vote.is_enabled())
+    assert browser.find_element(By.ID, "ab-A").text.startswith("배우들 연기가")
+    assert browser.find_element(By.ID, "ab-B").text.startswith("배우들 연기가")
+    vote.click()
+    wait(browser).until(lambda d: "투표했습니다" in d.find_element(By.ID, "ab-status").text)
+    browser.get(server.url + "/results")
+    assert browser.find_element(By.ID, "total-votes").text == "1"
+    assert browser.find_element(By.CSS_SELECTOR, "#results-table td.votes").text == "1"
 
 
 def test_script_prompt_is_shown_as_text(browser, server):

@@ -169,39 +169,46 @@
     const decoder = new TextDecoder();
     let buffer = "", start = null, final = null, firstToken = null;
     const began = performance.now();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const raw = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        let name = "message", text = "";
-        for (const line of raw.split("\n")) {
-          if (line.startsWith("event: ")) name = line.slice(7);
-          else if (line.startsWith("data: ")) text += line.slice(6);
-        }
-        const data = JSON.parse(text || "{}");
-        if (name === "start") {
-          start = data;
-          streamId = data.id;
-          showModelInput(data.model_input);
-          showText(box, data.prompt, data.prompt);
-        } else if (name === "token") {
-          if (firstToken === null) firstToken = performance.now() - began;
-          box.append(document.createTextNode(data.text));
-        } else if (name === "done") {
-          final = data;
-        } else if (name === "error") {
-          throw failure(data, 500);
-        }
-      }
+    try {
+      await readEvents();
+    } finally {
+      streamId = null;
     }
-    streamId = null;
     if (!start || !final) throw new Error("생성이 끝나기 전에 연결이 끊겼습니다. 다시 시도하세요.");
     showText(box, start.prompt, final.text);
     return { start: start, final: final, firstToken: firstToken };
+
+    async function readEvents() {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const raw = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          let name = "message", text = "";
+          for (const line of raw.split("\n")) {
+            if (line.startsWith("event: ")) name = line.slice(7);
+            else if (line.startsWith("data: ")) text += line.slice(6);
+          }
+          const data = JSON.parse(text || "{}");
+          if (name === "start") {
+            start = data;
+            streamId = data.id;
+            showModelInput(data.model_input);
+            showText(box, data.prompt, data.prompt);
+          } else if (name === "token") {
+            if (firstToken === null) firstToken = performance.now() - began;
+            box.append(document.createTextNode(data.text));
+          } else if (name === "done") {
+            final = data;
+          } else if (name === "error") {
+            throw failure(data, 500);
+          }
+        }
+      }
+    }
   }
 
   function requestBody() {

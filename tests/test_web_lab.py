@@ -405,11 +405,27 @@ def test_malformed_ab_requests_and_votes_are_korean_4xx(tmp_path):
     assert no_votes.get("/results").status_code == 404
 
 
-def test_export_option_writes_csv_without_loading_a_model(tmp_path):
+def test_step5_main_wires_the_lab_and_exports_votes(tmp_path, monkeypatch, tiny_model, bundled_dir):
+    """``python step5_web_service.py`` with a Step 4 checkpoint: control, side by side, votes and the word list
+    are on; ``--export`` writes the votes without loading a model."""
     from conftest import ROOT, load_step_module
 
+    step5 = load_step_module(5, "solution", ROOT)
     store = VoteStore(tmp_path / "votes.sqlite3")
     store.add_vote(store.add_trial("이 영화", "가", {}, "글1", "나", {}, "글2"), "B")
-    step5 = load_step_module(5, "solution", ROOT)
     step5.main(["--votes_db", str(store.path), "--export", str(tmp_path / "votes.csv"), "--model", "없는-모델"])
     assert len((tmp_path / "votes.csv").read_text(encoding="utf-8-sig").splitlines()) == 2
+
+    checkpoints = tmp_path / "step4"
+    checkpoints.mkdir()
+    state = {f"model.{key}": value for key, value in tiny_model.state_dict().items()}
+    torch.save({"state_dict": state}, checkpoints / "epoch=0-step=1-val_loss=1.0000.ckpt")
+    (tmp_path / "words.txt").write_text("바보\n", encoding="utf-8")
+    served = {}
+    monkeypatch.setattr(step5, "run_server", lambda app, **kw: served.update(app=app))
+    monkeypatch.setattr(step5, "check_port", lambda host, port: None)
+    step5.main(["--model", bundled_dir, "--downstream_model_dir", str(checkpoints), "--votes_db", str(store.path),
+                "--blocked_words", str(tmp_path / "words.txt"), "--device", "cpu"])
+    health = served["app"].test_client().get("/health").get_json()
+    assert (health["streaming"], health["control"], health["compare"], health["votes"], health["blocked_words"]) == \
+        (True, True, True, True, 1)

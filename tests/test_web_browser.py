@@ -131,6 +131,18 @@ def set_number(driver, name, value):
     field.send_keys(str(value))
 
 
+def greedy_page(driver, server, text, max_new_tokens, min_new_tokens):
+    """A fresh page at desktop size with the greedy preset, the given lengths and prompt."""
+    driver.set_window_size(1280, 900)
+    driver.get(server.url + "/")
+    driver.find_element(By.ID, "preset-greedy").click()
+    set_number(driver, "max_new_tokens", max_new_tokens)
+    set_number(driver, "min_new_tokens", min_new_tokens)
+    prompt = driver.find_element(By.ID, "prompt")
+    prompt.clear()
+    prompt.send_keys(text)
+
+
 def wait(driver, seconds=30):
     return WebDriverWait(driver, seconds)
 
@@ -180,14 +192,7 @@ def test_generate_in_the_browser(browser, server, inference):
 def test_stream_stop_control_side_by_side_and_vote(browser, server, inference):
     """The lab: tokens appear while the stream runs, [멈춤] ends it, the 감성 selector changes the prefix the
     model receives, the pretrained model answers beside it, and an A/B vote shows on the results page."""
-    browser.set_window_size(1280, 900)
-    browser.get(server.url + "/")
-    browser.find_element(By.ID, "preset-greedy").click()
-    set_number(browser, "max_new_tokens", 60)
-    set_number(browser, "min_new_tokens", 60)
-    prompt = browser.find_element(By.ID, "prompt")
-    prompt.clear()
-    prompt.send_keys("배우들 연기가")
+    greedy_page(browser, server, "배우들 연기가", max_new_tokens=60, min_new_tokens=60)
     control = Select(browser.find_element(By.ID, "control"))
     control.select_by_value("긍정")
     result, stop = browser.find_element(By.ID, "result"), browser.find_element(By.ID, "stop")
@@ -228,14 +233,7 @@ def test_stream_stop_control_side_by_side_and_vote(browser, server, inference):
 
 
 def test_script_prompt_is_shown_as_text(browser, server):
-    browser.set_window_size(1280, 900)
-    browser.get(server.url + "/")
-    browser.find_element(By.ID, "preset-greedy").click()
-    set_number(browser, "max_new_tokens", 3)
-    set_number(browser, "min_new_tokens", 0)
-    prompt = browser.find_element(By.ID, "prompt")
-    prompt.clear()
-    prompt.send_keys(XSS_PROMPT)
+    greedy_page(browser, server, XSS_PROMPT, max_new_tokens=3, min_new_tokens=0)
     browser.find_element(By.ID, "generate").click()
     wait(browser).until(lambda d: d.find_element(By.ID, "result").text.startswith("<script>"))
     result = browser.find_element(By.ID, "result")

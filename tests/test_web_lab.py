@@ -308,6 +308,20 @@ def test_batcher_groups_compatible_requests_and_refuses_when_full():
     assert results == {n: f"{'나' if n == 2 else '가'}:{n}" for n in range(6)}
 
 
+def test_full_batching_queue_answers_503_in_korean(slow_model, tiny_tokenizer):
+    app = create_app(fake_inference, engine=GenerationEngine(slow_model, tiny_tokenizer), control=True, max_waiting=0)
+    body = {"prompt": "이 영화", "control": "긍정", "max_new_tokens": 30, "min_new_tokens": 30, **GREEDY}
+    results = []
+    first = threading.Thread(target=lambda: results.append(app.test_client().post("/api", json=body).status_code))
+    first.start()
+    while not app.extensions["batcher"].running:
+        time.sleep(0.005)
+    busy = app.test_client().post("/api", json=body)
+    first.join(10)
+    assert busy.status_code == 503 and busy.headers.get("Retry-After") and HANGUL.search(busy.get_json()["error"])
+    assert results == [200]
+
+
 # ---------------------------------------------------------------- A/B votes
 
 # 95% Wilson intervals from SciPy 1.17 (binomtest(k, n).proportion_ci(method="wilson")), as the reference

@@ -147,7 +147,9 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
     ``notice``는 페이지 위에 보일 한국어 한 줄입니다(예: "미세 조정 체크포인트가 없습니다").
 
     선택: ``engine``(배치 생성·스트리밍), ``baseline_engine``(나란히 볼 사전 학습 모델), ``control``(Step 4의
-    긍정/부정 제어 코드를 고르게 함 — 엔진의 모델이 Step 4 체크포인트일 때), ``content_filter``(금지어),
+    긍정/부정 제어 코드를 고르게 함 — 엔진의 모델이 Step 4 체크포인트일 때), ``content_filter``(금지어: 모든 주소의
+    프롬프트 검사와 결과 가리기; ``bad_words_ids``는 엔진이 ``generate``에 넘기고, ``inference_fn``이 쓰는 모델에는
+    :meth:`~kogpt2_course.web.content_filter.ContentFilter.apply_to`로 넣습니다),
     ``votes``(:class:`~kogpt2_course.web.votes.VoteStore`: A/B 비교와 투표).
     """
     if not callable(inference_fn):

@@ -49,6 +49,12 @@ class Batcher:
         with self._cond:
             return len(self._pending)
 
+    @property
+    def running(self) -> int:
+        """지금 생성 중인 묶음의 요청 수 (없으면 0)."""
+        with self._cond:
+            return self._running
+
     def submit(self, key: Hashable, payload: Any) -> Any:
         job = _Job(key, payload)
         with self._cond:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import itertools
 import json
 import re
 import threading
@@ -204,26 +205,34 @@ def test_client_going_away_stops_generation_and_frees_the_turn(slow_model, tiny_
 
 
 def test_errors_and_timeouts_end_the_stream_with_a_final_event(full_length_model, tiny_tokenizer):
-    model = copy.deepcopy(full_length_model)
-    steps = [0]
+    def crash_at_step_3():
+        steps = itertools.count(1)
 
-    def on_step(module, args):
-        steps[0] += 1
-        if steps[0] == 3:
-            raise RuntimeError("secret internal detail")
-        if steps[0] > 3:
-            time.sleep(0.3)
+        def hook(module, args):
+            if next(steps) == 3:
+                raise RuntimeError("secret internal detail")
+        return hook
 
-    model.register_forward_pre_hook(on_step)
-    client = create_app(fake_inference, engine=GenerationEngine(model, tiny_tokenizer),
-                        stream_timeout_s=0.1).test_client()
+    def slow_after_step_1():
+        steps = itertools.count(1)
+
+        def hook(module, args):
+            if next(steps) > 1:
+                time.sleep(0.3)
+        return hook
+
     body = {"prompt": "이 영화", "max_new_tokens": 20, "min_new_tokens": 20, **GREEDY}
-    for expected in ("서버 내부 오류", "초 동안 새 토큰이 없어"):  # the crash at step 3, then a step slower than 0.1 s
+    for hook, timeout_s, expected in [(crash_at_step_3(), 30.0, "서버 내부 오류"),
+                                      (slow_after_step_1(), 0.1, "초 동안 새 토큰이 없어")]:
+        model = copy.deepcopy(full_length_model)
+        model.register_forward_pre_hook(hook)
+        client = create_app(fake_inference, engine=GenerationEngine(model, tiny_tokenizer),
+                            stream_timeout_s=timeout_s).test_client()
         events = events_of([client.post("/api/stream", json=body).get_data()])
         names = [name for name, _ in events]
         assert names[0] == "start" and names[-1] == "error" and "done" not in names, names
         assert expected in events[-1][1]["error"] and "secret" not in events[-1][1]["error"]
-        assert not generation_threads()
+        assert not generation_threads(), "생성 스레드를 멈추고 join해야 합니다"
 
 
 def test_stream_and_stop_bad_inputs(engine):

@@ -1,4 +1,4 @@
-"""Course commands: ``python -m kogpt2_course {grade,hint,make-exercises,bpc} --help``."""
+"""Course commands: ``python -m kogpt2_course {grade,grade-class,hint,make-exercises,bpc} --help``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--timeout", type=float, default=60.0, help="테스트 하나의 시간 제한(초)")
     g.add_argument("--step-timeout", type=float, default=900.0, help="단계 하나의 전체 시간 제한(초)")
 
+    from kogpt2_course.grading.classroom import add_parser as add_grade_class_parser
+
+    add_grade_class_parser(sub)
+
     h = sub.add_parser("hint", help="TODO의 다음 단계 힌트를 보여 줍니다 (부를 때마다 한 단계씩)")
     h.add_argument("todo", nargs="?", default=None, help="TODO 번호 (예: 2-4). 생략하면 TODO마다 본 단계를 보여 줍니다")
     h.add_argument("--level", type=int, default=None, help="이 단계의 힌트를 바로 봅니다 (1 = 파일의 주석)")
@@ -48,6 +52,10 @@ def main(argv=None) -> int:
         from kogpt2_course.grading.grader import main as grade_main
 
         return grade_main(args)
+    if args.command == "grade-class":
+        from kogpt2_course.grading.classroom import main as grade_class_main
+
+        return grade_class_main(args)
     if args.command == "hint":
         from kogpt2_course.grading.hints import main as hint_main
 

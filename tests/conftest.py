@@ -35,6 +35,11 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # ``pytest -n 2`` on two cores: one torch thread per worker, not two each (oversubscribed).
+        import torch
+
+        torch.set_num_threads(1)
     config.addinivalue_line("markers", "todo(todo_id, points=1): 이 테스트가 채점하는 TODO 번호와 배점")
     config.addinivalue_line("markers", "solution_only: 정답 파일에만 있는 확장 예제 (학생 채점에서는 건너뜀)")
 

@@ -76,13 +76,18 @@ def entry_points(tmp_path_factory):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    points = {f"step{n}": (load_step_module(n, "solution", ROOT).main, []) for n in range(1, 6)}
+    points = {f"step{n}": (load_step_module(n, "solution", ROOT).main, []) for n in (1, 2, 3, 4, 5, 6, 7, 8)}
     points["step5"] = (points["step5"][0], ["--port", str(port)])
+    points["step6"] = (points["step6"][0], ["train"])
+    points["step6-generate"] = (points["step6"][0], ["generate"])
     points.update({
         "bench_generation_speed": (load_script("bench/bench_generation_speed.py").main, []),
         "bench_strategies": (load_script("bench/bench_strategies.py").main, []),
         "bench_web_load": (load_script("bench/bench_web_load.py").main, []),
         "bench_finetune": (load_script("bench/bench_finetune.py").main, ["--nsmc_dir", str(nsmc)]),
+        "bench_style": (load_script("bench/bench_style.py").main, []),
+        "bench_dialogue": (load_script("bench/bench_dialogue.py").main, []),
+        "bench_lora": (load_script("bench/bench_lora.py").main, []),
         "bpc": (course_main, ["bpc", "--data", str(nsmc / "ratings_test.txt")]),
     })
     return points
@@ -193,12 +198,13 @@ def test_bpc_without_nsmc_names_data(tmp_path, capsys):
     assert code == 2 and "데이터 파일이 없습니다" in err and "--data로" in err
 
 
-@pytest.mark.parametrize("name", ["step1", "step2", "step3", "step4", "step5", "bench_generation_speed",
-                                  "bench_strategies", "bench_web_load", "bench_finetune", "bpc"])
+@pytest.mark.parametrize("name", ["step1", "step2", "step3", "step4", "step5", "step6", "step6-generate",
+                                  "step7", "step8", "bench_generation_speed", "bench_strategies", "bench_web_load",
+                                  "bench_finetune", "bench_style", "bench_dialogue", "bench_lora", "bpc"])
 def test_every_help_shows_defaults_in_korean(name, entry_points, capsys):
     main, argv = entry_points[name]
     with pytest.raises(SystemExit) as exit_info:
-        main([*argv[:1 if name == "bpc" else 0], "--help"])
+        main([*argv[:1 if name in ("bpc", "step6", "step6-generate") else 0], "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert text.startswith("사용법:") and "옵션:" in text and "이 도움말을 보여 주고 끝냅니다" in text
@@ -221,7 +227,7 @@ def test_no_subcommand():
     proc = subprocess.run([sys.executable, "-m", "kogpt2_course"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2
-    assert "오류: 명령을 하나 지정하세요: grade, hint, make-exercises, bpc" in proc.stderr, proc.stderr
+    assert "오류: 명령을 하나 지정하세요: grade, grade-class, hint, make-exercises, bpc" in proc.stderr, proc.stderr
     assert proc.stderr.startswith("사용법: python -m kogpt2_course") and "error" not in proc.stderr
 
 
@@ -239,3 +245,17 @@ def test_grade_table_fits_100_columns_and_wraps_long_reasons():
     assert max(widths) <= grader.TABLE_WIDTH, table
     assert " ".join(reason.split()) in " ".join(table.split()), "the reason must be wrapped, not cut"
     assert "Step 4 합계" in table and "총점: 1/3" in table
+
+
+def test_step8_data_adapter_and_option_mistakes(tmp_path, capsys):
+    """Step 8: a missing data file, `chat` before any training, a rank of 0 — each one Korean line, exit 2."""
+    step8 = load_step_module(8, "solution", ROOT).main
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    for argv, message in (
+            (["--model", "bundled", "--train_file", str(tmp_path / "none.json")], "데이터 파일이 없습니다"),
+            (["--model", "bundled", "--train_file", str(tmp_path / "bad.json")], "JSON으로 읽을 수 없습니다"),
+            (["chat", "--output_dir", str(tmp_path / "empty")], "저장된 어댑터가 없습니다"),
+            (["chat", "--adapter", str(tmp_path)], "LoRA 어댑터가 없습니다"),
+            (["--lora_rank", "0"], "--lora_rank은(는) 1 이상이어야 합니다")):
+        code, _, err = run_as_user(step8, argv, capsys)
+        assert code == 2 and message in err, (argv, err)

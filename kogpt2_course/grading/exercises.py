@@ -42,6 +42,9 @@ STEP_FILES = {
     3: "step3_parameter_tuning.py",
     4: "step4_model_training.py",
     5: "step5_web_service.py",
+    6: "step6_style_finetuning.py",
+    7: "step7_dialogue_finetuning.py",
+    8: "step8_lora_dialogue.py",
 }
 
 BEGIN_TODO = re.compile(r"^(?P<indent>\s*)# BEGIN TODO (?P<id>\d+-\d+): (?P<hint>.+?)\s*$")

@@ -39,26 +39,43 @@ def step_test_files(step: int) -> list[Path]:
     return sorted(TESTS_DIR.glob(f"test_step{step}_*.py"))
 
 
+def pytest_args(step: int, course_dir: Path, target: str, timeout_s: float, results_path: Path) -> list[str]:
+    """The pytest command line of one step (after ``python -m pytest``); grade-class runs the same."""
+    return [*map(str, step_test_files(step)), "-q", "-p", "kogpt2_course.grading.plugin",
+            "--grading-json", str(results_path), "--target", target, "--course-dir", str(course_dir),
+            f"--timeout={timeout_s}", "-o", "timeout_method=signal", "-o", "timeout_func_only=true",
+            "--rootdir", str(ROOT), "-p", "no:cacheprovider"]
+
+
+def exit_problem(returncode: int) -> str:
+    """Why a step's pytest process did not end normally ('' when it did: 0 all passed, 1 some failed)."""
+    return "" if returncode in (0, 1) else f"채점 프로세스가 비정상 종료했습니다 (종료 코드 {returncode})"
+
+
+def step_timeout_problem(step: int, step_timeout_s: float) -> str:
+    return f"Step {step} 채점이 전체 시간 제한({step_timeout_s:g}초)을 넘어 중단되었습니다"
+
+
 def run_step(step: int, course_dir: Path, target: str, timeout_s: float, step_timeout_s: float) -> list[TestResult]:
-    files = step_test_files(step)
-    if not files:
+    if not step_test_files(step):
         return []
     with tempfile.TemporaryDirectory() as tmp:
         results_path = Path(tmp) / "results.json"
-        cmd = [sys.executable, "-m", "pytest", *map(str, files), "-q", "-p", "kogpt2_course.grading.plugin",
-               "--grading-json", str(results_path), "--target", target, "--course-dir", str(course_dir),
-               f"--timeout={timeout_s}", "-o", "timeout_method=signal", "-o", "timeout_func_only=true", "--rootdir", str(ROOT),
-               "-p", "no:cacheprovider"]
+        cmd = [sys.executable, "-m", "pytest", *pytest_args(step, course_dir, target, timeout_s, results_path)]
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         problem = ""
         try:
             proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                                   timeout=step_timeout_s, stdin=subprocess.DEVNULL)
-            if proc.returncode not in (0, 1):
-                problem = f"채점 프로세스가 비정상 종료했습니다 (종료 코드 {proc.returncode})"
+            problem = exit_problem(proc.returncode)
         except subprocess.TimeoutExpired:
-            problem = f"Step {step} 채점이 전체 시간 제한({step_timeout_s:g}초)을 넘어 중단되었습니다"
+            problem = step_timeout_problem(step, step_timeout_s)
         raw = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else []
+    return results_from_records(step, raw, problem)
+
+
+def results_from_records(step: int, raw: list[dict], problem: str) -> list[TestResult]:
+    """Scores from the plugin's records of one step and the process-level ``problem`` ('' if none)."""
     if not raw:
         reason = problem or "테스트를 수집하지 못했습니다 — 파일을 확인하세요"
         return [TestResult(step, t.todo_id, "(채점 불가)", 1, 0, f"TODO {t.todo_id}: {reason}")

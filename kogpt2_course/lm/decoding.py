@@ -44,3 +44,12 @@ def token_labels(tokenizer, token_ids) -> list[str]:
         text = tokenizer.decode([int(token_id)])
         labels.append(f"[{int(token_id)}]" if "\ufffd" in text or not text else text.replace(" ", "_"))
     return labels
+
+
+def drop_broken_tail(text: str) -> str:
+    """``text`` without the U+FFFD (�) that ``decode`` leaves when generation stopped inside a character.
+
+    KoGPT2's byte-level pieces can split one Hangul syllable over several tokens; a length limit that
+    falls between them leaves a replacement character at the end. Text shown to a person drops it.
+    """
+    return text.rstrip("\ufffd")

@@ -14,9 +14,12 @@ keys are the GPT2LMHeadModel's keys with the prefix ``"model."`` (the task keeps
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from kogpt2_course.cli.arguments import UserError
 
 LAST_CHECKPOINT_NAME = "last.ckpt"
 _VAL_LOSS = re.compile(r"val_loss=(?P<value>[0-9]+(?:\.[0-9]+)?)")
@@ -47,6 +50,35 @@ def load_checkpoint(path: str | Path) -> dict:
     """``torch.load`` a Lightning checkpoint on current torch (``weights_only=True`` is the default
     since torch 2.6; our checkpoints hold only tensors and plain Python values, so it works)."""
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class ResumeError(UserError):
+    """A checkpoint that cannot be resumed with these arguments; the message (Korean) says what to do.
+
+    A :class:`~kogpt2_course.cli.arguments.UserError`: ``run_main`` prints it as one Korean line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class CheckpointProgress:
+    """How far the training run that wrote a checkpoint had got."""
+
+    global_step: int          # optimizer steps taken
+    epochs_done: int          # epochs whose training part had finished
+    planned_epochs: int | None  # the run's --epochs (``hyper_parameters["epochs"]``), if recorded
+    has_optimizer_state: bool  # False for a checkpoint written before any optimizer step
+
+
+def checkpoint_progress(path: str | Path) -> CheckpointProgress:
+    """Read a Lightning checkpoint's progress without loading its tensors into memory (``mmap``)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    epoch_progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_progress", {})
+    optimizer_states = checkpoint.get("optimizer_states") or []
+    return CheckpointProgress(
+        global_step=int(checkpoint.get("global_step", 0)),
+        epochs_done=int(epoch_progress.get("current", {}).get("processed", checkpoint.get("epoch", 0))),
+        planned_epochs=(checkpoint.get("hyper_parameters") or {}).get("epochs"),
+        has_optimizer_state=any(state.get("state") for state in optimizer_states),
+    )
 
 
 def model_state_dict(checkpoint: dict, prefix: str = "model.") -> dict[str, torch.Tensor]:

@@ -32,7 +32,9 @@ class GenerationTrainArguments:
     warmup_ratio: float = _f(0.1, "전체 학습 스텝 중 학습률을 0에서 올리는 비율 (그 뒤 선형 감소)")
     epochs: int = _f(3, "에폭 수 (전체 학습 데이터를 몇 번 볼지)")
     max_train_samples: int | None = _f(None, "학습 예제를 앞에서부터 N개만 사용 (None = 전부)")
-    max_eval_samples: int | None = _f(None, "검증 예제를 앞에서부터 N개만 사용 (None = 전부)")
+    max_eval_samples: int | None = _f(None, "테스트 예제를 앞에서부터 N개만 사용 (None = 전부)")
+    val_ratio: float = _f(0.1, "train_dataset.split_validation(args.val_ratio)가 학습 파일에서 검증용으로 떼어 "
+                               "둘 비율 (체크포인트 선택용; 테스트 파일은 마지막 평가에만)")
     seed: int = _f(7, "난수 시드 (재현성)")
     save_top_k: int = _f(1, "val_loss가 가장 낮은 체크포인트를 몇 개 남길지 (last.ckpt는 따로)")
     monitor: str = _f("min val_loss", "최고 체크포인트 기준 ('min val_loss')")
@@ -40,6 +42,8 @@ class GenerationTrainArguments:
     log_every_n_steps: int = _f(10, "N 스텝마다 로그 기록")
     cpu_workers: int = _f(0, "데이터 로더 작업 프로세스 수 (0 = 메인 프로세스)")
     fp16: bool = _f(False, "GPU에서 16비트 혼합 정밀도 사용")
+    tpu_cores: int = _f(0, "책(ratsnlp)과 같은 코드가 돌도록 받기만 하는 값: Lightning 2의 accelerator='auto'가 "
+                           "TPU·GPU·CPU를 알아서 고르므로 쓰이지 않습니다")
     resume: bool = _f(True, "다시 실행하면 last.ckpt에서 이어서 학습")
     overwrite_cache: bool = _f(False, "토큰화 캐시를 무시하고 다시 만들기")
     force_download: bool = _f(False, "말뭉치를 다시 내려받기(또는 내장 예제를 다시 쓰기)")
@@ -56,6 +60,11 @@ class GenerationDeployArguments:
         """The checkpoint with the lowest val_loss in ``downstream_model_dir`` (None if there is none)."""
         path = best_checkpoint_path(self.downstream_model_dir)
         return str(path) if path else None
+
+    @property
+    def downstream_model_checkpoint_path(self) -> str | None:
+        """The same as :attr:`downstream_model_checkpoint_fpath` (the book's inference page uses this name)."""
+        return self.downstream_model_checkpoint_fpath
 
 
 def help_texts(cls) -> dict[str, str]:

@@ -177,7 +177,7 @@ ANSWERS = [
         inputs = tokenizer(prompt, return_tensors="pt").to(model.device)
         with torch.no_grad():
             output_ids = model.generate(**inputs, do_sample=params["do_sample"], num_beams=params["num_beams"],
-                                        min_new_tokens=params["min_length"], max_new_tokens=params["max_length"],
+                                        min_new_tokens=params["min_new_tokens"], max_new_tokens=params["max_new_tokens"],
                                         top_p=params["top_p"], top_k=params["top_k"], temperature=params["temperature"],
                                         repetition_penalty=params["repetition_penalty"],
                                         no_repeat_ngram_size=params["no_repeat_ngram_size"],
@@ -189,7 +189,7 @@ ANSWERS = [
         with torch.no_grad():
             output_ids = model.generate(input_ids, attention_mask=torch.ones_like(input_ids),
                                         do_sample=params["do_sample"], num_beams=params["num_beams"],
-                                        min_new_tokens=params["min_length"], max_new_tokens=params["max_length"],
+                                        min_new_tokens=params["min_new_tokens"], max_new_tokens=params["max_new_tokens"],
                                         repetition_penalty=params["repetition_penalty"],
                                         no_repeat_ngram_size=params["no_repeat_ngram_size"],
                                         pad_token_id=tokenizer.pad_token_id,
@@ -199,6 +199,10 @@ ANSWERS = [
     """),
     Answer("5-5", "상한을 넘기지 않음", False, """
         app = create_app(inference_fn, model_name=model_name, device=device, notice=notice, next_token_fn=next_token_fn)
+    """),
+    Answer("5-5", "실습 기능(features)을 넘기지 않음", False, """
+        app = create_app(inference_fn, model_name=model_name, device=device, notice=notice, next_token_fn=next_token_fn,
+                         max_new_tokens_cap=max_new_tokens_cap)
     """),
 ]
 

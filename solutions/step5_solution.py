@@ -22,6 +22,7 @@
 # %%
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -229,21 +230,26 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="PyTorch CPU 스레드 수 (기본: 바꾸지 않음). 다른 작업과 CPU를 나눠 쓰면 1이 빠를 수 있습니다")
     add_server_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        votes = VoteStore(args.votes_db)
-        if args.export:
-            count = votes.export_csv(args.export)
-            print(f"[내보내기] 투표 {count}개를 {args.export} 에 썼습니다 ({args.votes_db}).", flush=True)
-            return
-        content_filter = ContentFilter.from_file(args.blocked_words)
-    except (ValueError, OSError) as exc:
-        raise UserError(f"{exc}") from None
+    if args.export:  # 강사용: 모델 없이 투표만 내보냅니다
+        if not Path(args.votes_db).is_file():
+            raise UserError(f"--votes_db {args.votes_db} : 투표 파일이 없습니다 (서버를 띄운 적이 있나요? 경로를 확인하세요).")
+        try:
+            count = VoteStore(args.votes_db).export_csv(args.export)
+        except (ValueError, OSError) as exc:
+            raise UserError(f"--export {args.export}: {exc}") from None
+        print(f"[내보내기] 투표 {count}개를 {args.export} 에 썼습니다 ({args.votes_db}).", flush=True)
+        return
     check_port(args.host, args.port)  # 포트가 쓰이고 있으면 모델을 불러오기 전에 바로 알립니다
 
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     device = choose_device(args.device)
     model_name = resolve_model_name(args.model)
+    try:  # 잘못된 목록·투표 파일도 모델을 불러오기 전에 알립니다
+        content_filter = ContentFilter.from_file(args.blocked_words)
+        votes = VoteStore(args.votes_db)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"{exc}") from None
     deploy_args = build_deploy_arguments(model_name, args.downstream_model_dir)
     model, notice = load_deploy_model(deploy_args, device)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name, **TOKENIZER_KWARGS)

@@ -124,7 +124,6 @@ def error_response(message: str, status: int, field: str | None = None):
     return response
 
 
-
 def sse_event(name: str, data: dict) -> str:
     """server-sent events 형식의 사건 하나: ``event: 이름`` 줄과 JSON 한 줄의 ``data:``."""
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
@@ -455,12 +454,7 @@ def create_app(inference_fn: InferenceFn, *, model_name: str = "", device: str =
     def next_tokens():
         if next_token_fn is None:
             return error_response("이 서버는 다음 토큰 후보 보기를 지원하지 않습니다.", 404)
-        data = read_json()
-        if not isinstance(data, dict):
-            raise ParameterError(BODY_FIELD, "JSON 객체({...})여야 합니다.")
-        unknown = [key for key in data if key not in ("prompt", "k")]
-        if unknown:
-            raise ParameterError(str(unknown[0])[:40], "알 수 없는 항목입니다. 쓸 수 있는 항목: prompt, k.")
+        data = read_object(("prompt", "k"))
         prompt = checked_prompt(data.get("prompt"))
         k = data.get("k", 10)
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_CANDIDATES:

@@ -659,10 +659,18 @@ def run_ddp(cli: argparse.Namespace) -> DistributedRun:
     from torch.utils.data import DistributedSampler
 
     cuda = torch.cuda.is_available() and cli.device in ("auto", "cuda")
-    if not dist.is_initialized():
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)  # 이 컴퓨터의 GPU 가운데 이 프로세스의 것 (LOCAL_RANK번)
+    started = not dist.is_initialized()
+    if started and "RANK" not in os.environ:
+        from kogpt2_course.cli.arguments import UserError
+
+        raise UserError("ddp 명령은 torchrun으로 실행하세요 (프로세스마다 RANK, WORLD_SIZE 같은 환경 변수를 넣어 줍니다): "
+                        "torchrun --nproc_per_node 2 solutions/step6_solution.py ddp --epoch 2")
+    if started:
         dist.init_process_group(backend="nccl" if cuda else "gloo")  # 주소·순번은 torchrun의 환경 변수에서
     rank, world_size = dist.get_rank(), dist.get_world_size()
-    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if cuda else torch.device("cpu")
     say = print if rank == 0 else (lambda *args, **kwargs: None)
     data = read_style_data(cli)
     say(data.summary())
@@ -706,6 +714,9 @@ def run_ddp(cli: argparse.Namespace) -> DistributedRun:
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         say(f"[DDP] 0번 프로세스만 학습한 모델을 {folder}에 저장했습니다 (from_pretrained로 불러오는 폴더)")
+    if started:
+        dist.barrier()  # 0번이 저장을 마칠 때까지
+        dist.destroy_process_group()
     return DistributedRun(model, rank, world_size, step, seen, list(fingerprints[rank]))
 
 

@@ -116,7 +116,7 @@ def interrupt_message(step: int, saved: Path | None) -> str:
 
 
 def device_description(trainer: L.Trainer) -> str:
-    """'CPU', 'GPU(CUDA) 1개', 'CPU 프로세스 2개 × 노드 2대 (전략 ddp, 프로세스 모두 4개)' ... for the Korean device line."""
+    """'CPU', 'GPU(CUDA) 1개', 'CPU 프로세스 2개 × 노드 2대 (전략 DDP, 프로세스 모두 4개)' ... for the Korean device line."""
     name = type(trainer.accelerator).__name__.replace("Accelerator", "")
     label = {"CPU": "CPU", "CUDA": "GPU(CUDA)", "MPS": "Apple GPU(MPS)", "XLA": "TPU(XLA)"}.get(name, name)
     if trainer.world_size == 1:

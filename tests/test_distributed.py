@@ -44,6 +44,7 @@ def check_split(name: str, seen0: list[int], seen1: list[int], epochs: int, coun
         assert sorted(part0 + part1) == list(range(count)), f"{name} 에폭 {epoch}: 두 프로세스가 나눠 본 예제가 전체가 아닙니다"
 
 
+@pytest.mark.timeout(600)  # about 30 s on 2 idle cores; a busy machine (other training) can take minutes
 def test_two_cpu_processes_train_data_parallel(tmp_path):
     rows = SAMPLE_PATH.read_text(encoding="utf-8").splitlines()[:EXAMPLES + 1]  # header + 16 sentences
     csv_path = tmp_path / "style.csv"
@@ -51,7 +52,7 @@ def test_two_cpu_processes_train_data_parallel(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(WORLD),
                str(PROBE), str(tmp_path), str(csv_path)]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=280)
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540)
     assert done.returncode == 0, f"2-프로세스 학습이 실패했습니다:\n{(done.stdout + done.stderr)[-4000:]}"
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text(encoding="utf-8")) for r in range(WORLD)]
     assert [r["rank"] for r in ranks] == [0, 1]

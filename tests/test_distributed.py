@@ -44,7 +44,7 @@ def check_split(name: str, seen0: list[int], seen1: list[int], epochs: int, coun
         assert sorted(part0 + part1) == list(range(count)), f"{name} 에폭 {epoch}: 두 프로세스가 나눠 본 예제가 전체가 아닙니다"
 
 
-@pytest.mark.timeout(600)  # about 30 s on 2 idle cores; a busy machine (other training) can take minutes
+@pytest.mark.timeout(600)  # 29 s on the 2 cores beside a running pretraining job; minutes on a busier machine
 def test_two_cpu_processes_train_data_parallel(tmp_path):
     rows = SAMPLE_PATH.read_text(encoding="utf-8").splitlines()[:EXAMPLES + 1]  # header + 16 sentences
     csv_path = tmp_path / "style.csv"

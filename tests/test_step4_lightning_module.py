@@ -101,7 +101,8 @@ def test_optimizer_and_linear_warmup_schedule_stepped_every_batch(step, tiny_mod
     class ScheduleOnly(step.ReviewGenerationTask):
         compute_loss = GenerationTask.compute_loss  # the course's loss: this test grades TODO 4-8 alone
 
-    args = GenerationTrainArguments(pretrained_model_name=bundled_dir, learning_rate=1e-3, weight_decay=0.05,
+    # learning_rate is not AdamW's default (1e-3), so a learning rate that is not passed on shows
+    args = GenerationTrainArguments(pretrained_model_name=bundled_dir, learning_rate=3e-4, weight_decay=0.05,
                                     warmup_ratio=0.25, epochs=2, batch_size=4)
     task = ScheduleOnly(copy.deepcopy(tiny_model), args)
     texts = [f"{word} 영화" for word in ("긍정 좋은", "부정 나쁜", "긍정 멋진", "부정 지루한", "긍정 따뜻한", "부정 뻔한",

@@ -76,7 +76,9 @@ ANSWERS = [
     Answer("2-3", "top_k를 생략 (기본 top-k 50이 함께 적용됨)", False, """
         output_ids = generate_ids(model, tokenizer, prompt, max_new_tokens, do_sample=True, top_p=top_p)
     """),
-    Answer("2-4", "kthvalue와 torch.where", True, """
+    Answer("2-4", "torch.where와 [..., -1, None]", True, """
+        if top_k <= 0:
+            return logits.clone()
         k = min(max(top_k, min_tokens_to_keep), logits.shape[-1])
         kth = torch.topk(logits, k).values[..., -1, None]
         filtered = torch.where(logits < kth, torch.full_like(logits, float("-inf")), logits)

@@ -340,6 +340,25 @@ def summarise(step: int, outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def summary_table(paths: list[str]) -> str:
+    """A markdown table: per step, mutants killed / counted, and how many a test of another TODO caught."""
+    rows = ["| 단계 | 죽인 변이 / 전체 | 비율 | 다른 TODO의 테스트가 잡음 | 살아남음 |", "|---|---|---|---|---|"]
+    all_killed = all_counted = 0
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        outcomes = [Outcome(**o) for o in data["outcomes"]]
+        counted = [o for o in outcomes if o.status in ("killed", "timeout", "survived")]
+        killed = [o for o in counted if o.status != "survived"]
+        elsewhere = [o for o in killed if o.killer_todo and o.killer_todo != o.todo
+                     and not o.reason.startswith(f"TODO {o.todo}")]
+        all_killed, all_counted = all_killed + len(killed), all_counted + len(counted)
+        rows.append(f"| {data['step']} | {len(killed)}/{len(counted)} | {100 * len(killed) / max(1, len(counted)):.1f}% | "
+                    f"{len(elsewhere)} | {len(counted) - len(killed)} |")
+    rows.append(f"| 전체 | {all_killed}/{all_counted} | {100 * all_killed / max(1, all_counted):.1f}% | | "
+                f"{all_counted - all_killed} |")
+    return "\n".join(rows)
+
+
 def write_json(path: str, step: int, outcomes: list[Outcome]) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps({"step": step, "outcomes": [asdict(o) for o in outcomes]},
@@ -349,14 +368,21 @@ def write_json(path: str, step: int, outcomes: list[Outcome]) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="정답의 TODO 영역을 변이시켜 채점 테스트가 잡아내는지 잽니다",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--step", type=int, required=True, choices=sorted(STEP_FILES), help="변이시킬 단계")
+    parser.add_argument("--step", type=int, default=None, choices=sorted(STEP_FILES), help="변이시킬 단계")
     parser.add_argument("--todo", default=None, help="이 TODO(예: 1-4)만 변이시킵니다")
     parser.add_argument("--list", action="store_true", help="테스트 없이 변이 목록만 보여 줍니다")
     parser.add_argument("--timeout", type=float, default=60.0, help="테스트 하나의 시간 제한(초)")
     parser.add_argument("--json", default=None, help="결과를 저장할 JSON 파일")
     parser.add_argument("--rerun", default=None,
                         help="이전 결과 JSON: 거기서 살아남은(또는 새로 생긴) 변이만 다시 돌리고 나머지 결과는 그대로 씁니다")
+    parser.add_argument("--summary", nargs="+", default=None, metavar="JSON",
+                        help="저장된 결과 JSON들을 읽어 단계별 표(마크다운)만 출력합니다")
     args = parser.parse_args(argv)
+    if args.summary:
+        print(summary_table(args.summary))
+        return 0
+    if args.step is None:
+        parser.error("--step이 필요합니다 (또는 --summary)")
     if args.list:
         for mutant in make_mutants(args.step, args.todo):
             print(mutant.label())

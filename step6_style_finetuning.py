@@ -173,8 +173,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     generate.add_argument("--samples", default="samples", help="결과를 저장할 폴더 (없으면 만듭니다)")
     generate.add_argument("--seed", type=int, default=None, help="난수 시드 (주면 같은 입력을 같은 순서로 넣을 때 같은 결과)")
     generate.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
+    commands_known = ["demo", "train", "generate", "-h", "--help"]
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("demo", "train", "generate", "-h", "--help"):
+    if not argv or argv[0] not in commands_known:
         argv = ["demo", *argv]  # no command: the demo (its options may follow directly)
     return parser.parse_args(argv)
 

@@ -17,12 +17,14 @@
 #
 # 실행: `python step4_model_training.py` (인터넷 없이 내장 예제 리뷰로 몇 분 안에 끝납니다. 옵션은 `--help`)
 # 실제 NSMC: `python step4_model_training.py --downstream_corpus_name nsmc --max_train_samples 20000`
+# 여러 GPU·여러 컴퓨터: `--accelerator gpu --devices 4 --strategy ddp` (--num_nodes; 안내서 '규모 키우기')
 
 # %%
 from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -45,7 +47,8 @@ from kogpt2_course.plots.figure import plt, save_figure
 from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.nlpbook.generation.inference import generate_reviews
 from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
-from kogpt2_course.nlpbook.generation.arguments import GenerationDeployArguments, GenerationTrainArguments
+from kogpt2_course.nlpbook.generation.arguments import (GenerationDeployArguments, GenerationTrainArguments,
+                                                        add_engine_arguments, engine_arguments)
 from kogpt2_course.nlpbook.trainer import get_evaluator, get_trainer, remove_checkpoints, resume_checkpoint_path
 
 SENTIMENTS = ["긍정", "부정"]
@@ -89,6 +92,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num_samples", type=int, default=3, help="학습 전후 프롬프트마다 생성할 리뷰 수")
     parser.add_argument("--max_new_tokens", type=int, default=30, help="생성할 최대 토큰 수")
     parser.add_argument("--output_dir", default="outputs", help="손실 곡선 PNG를 저장할 폴더")
+    add_engine_arguments(parser, defaults)  # --accelerator --devices --num_nodes --strategy (안내서 '규모 키우기')
     return parser.parse_args(argv)
 
 
@@ -126,7 +130,7 @@ def build_arguments(model_name: str, cli: argparse.Namespace) -> GenerationTrain
         resume=not cli.no_resume,
     )
     # END TODO
-    return args
+    return replace(args, **engine_arguments(cli))  # 여러 장치·컴퓨터로 학습하는 Lightning 옵션 (안내서 '규모 키우기')
 
 
 def load_tokenizer(model_name: str):
@@ -381,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     # 같은 모델을 여러분이 손실과 옵티마이저를 쓴 태스크(3-1)로 감싸 학습합니다.
     task = ReviewGenerationTask(task.model, args)
     trainer = train(args, task, train_dataloader, val_dataloader)
+    if not trainer.is_global_zero:
+        return  # 여러 프로세스(--devices 2 이상)로 학습했다면 평가·생성·그림은 0번 프로세스 하나만 합니다
 
     deploy_args = GenerationDeployArguments(pretrained_model_name=model_name,
                                             downstream_model_dir=args.downstream_model_dir)

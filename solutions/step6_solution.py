@@ -170,8 +170,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     generate.add_argument("--samples", default="samples", help="결과를 저장할 폴더 (없으면 만듭니다)")
     generate.add_argument("--seed", type=int, default=None, help="난수 시드 (주면 같은 입력을 같은 순서로 넣을 때 같은 결과)")
     generate.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
+    commands_known = ["demo", "train", "generate", "-h", "--help"]
+    # BEGIN SOLUTION ONLY
+    ddp = commands.add_parser("ddp", help="(확장) torchrun으로 여러 프로세스가 같은 루프를 DDP로 학습")
+    add_train_options(ddp)
+    commands_known.append("ddp")
+    # END SOLUTION ONLY
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("demo", "train", "generate", "-h", "--help"):
+    if not argv or argv[0] not in commands_known:
         argv = ["demo", *argv]  # no command: the demo (its options may follow directly)
     return parser.parse_args(argv)
 
@@ -612,12 +618,119 @@ def run_generate(cli: argparse.Namespace) -> None:
     run_interactive(generate, cli.tmp_sent, settings, cli.samples, cli.loops)
 
 
+# BEGIN SOLUTION ONLY
+# %% [markdown]
+# ## (확장) 같은 루프를 여러 프로세스로: `DistributedDataParallel` + `DistributedSampler`
+# 실행: `torchrun --nproc_per_node 2 step6_style_finetuning.py ddp --epoch 2` (GPU가 없으면 CPU 프로세스 2개가 gloo로,
+# GPU가 있으면 GPU마다 프로세스 하나가 nccl로 통신합니다). `torchrun`이 프로세스마다 환경 변수 `RANK`,
+# `LOCAL_RANK`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`를 넣어 주고, `init_process_group`이 그 값으로 프로세스들을
+# 잇습니다. 위의 루프에서 달라지는 것은 세 가지입니다.
+# 1. **데이터**: `DistributedSampler`가 에폭마다 (seed + 에폭 번호)로 모든 프로세스에서 같은 순서를 섞고, 프로세스마다
+#    그 순서의 rank번째부터 프로세스 수 간격으로 가져갑니다 → 프로세스마다 서로 다른 1/N. 에폭마다
+#    `sampler.set_epoch(epoch)`를 부르지 않으면 모든 에폭이 같은 순서가 됩니다. 예제 수가 N으로 나누어떨어지지
+#    않으면 앞의 몇 개를 한 번 더 넣어 개수를 맞춥니다.
+# 2. **모델**: `DistributedDataParallel(model)`로 감싸면 `backward()`가 끝날 때 모든 프로세스의 기울기를 평균
+#    (all-reduce)합니다. 같은 가중치에서 시작해 같은 기울기로 같은 걸음을 걸으니 가중치가 끝까지 같습니다.
+# 3. **한 스텝이 보는 예제** = 배치 크기 × 프로세스 수(유효 배치), 한 에폭의 스텝 수는 1/N.
+# 출력과 저장은 0번 프로세스만 합니다. 이 확장은 체크포인트·이어서 학습을 하지 않습니다 (실전에서는 Step 4의
+# Lightning이나 Step 7의 `Trainer`가 맡는 일입니다).
+
+# %%
+@dataclass
+class DistributedRun:
+    model: object  # 학습한 모델 (DDP로 감싸기 전의 것)
+    rank: int
+    world_size: int
+    steps: int
+    seen: list[list[int]]  # 에폭마다 이 프로세스가 학습한 예제 번호
+    fingerprint: list[float]  # 프로세스마다 가중치의 (합, 제곱합): 모두 같아야 합니다
+
+
+def weight_fingerprint(model) -> tuple[float, float]:
+    weights = torch.cat([p.detach().double().flatten() for p in model.parameters()])
+    return float(weights.sum()), float((weights * weights).sum())
+
+
+def run_ddp(cli: argparse.Namespace) -> DistributedRun:
+    import os
+
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+    from torch.utils.data import DistributedSampler
+
+    cuda = torch.cuda.is_available() and cli.device in ("auto", "cuda")
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)  # 이 컴퓨터의 GPU 가운데 이 프로세스의 것 (LOCAL_RANK번)
+    started = not dist.is_initialized()
+    if started and "RANK" not in os.environ:
+        from kogpt2_course.cli.arguments import UserError
+
+        raise UserError("ddp 명령은 torchrun으로 실행하세요 (프로세스마다 RANK, WORLD_SIZE 같은 환경 변수를 넣어 줍니다): "
+                        "torchrun --nproc_per_node 2 solutions/step6_solution.py ddp --epoch 2")
+    if started:
+        dist.init_process_group(backend="nccl" if cuda else "gloo")  # 주소·순번은 torchrun의 환경 변수에서
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    say = print if rank == 0 else (lambda *args, **kwargs: None)
+    data = read_style_data(cli)
+    say(data.summary())
+    model_name = checkpoint_model_name(cli.model, None)
+    set_seed(cli.seed)  # 모든 프로세스가 같은 가중치에서 시작합니다 (DDP도 처음에 0번의 가중치를 나눠 줍니다)
+    model, tokenizer = load_model_and_tokenizer(model_name)
+    model.to(device).train()
+    dataset = encode_rows(data, tokenizer, cli.max_seq_length)
+    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=cli.seed)
+    loader = DataLoader(dataset, batch_size=cli.batch_size, sampler=sampler,
+                        collate_fn=partial(collate_batch, pad_token_id=tokenizer.pad_token_id))
+    ddp_model = DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
+    total_steps = cli.epoch * len(loader)
+    learning_rate = cli.learning_rate or default_learning_rate(model_name)
+    optimizer, scheduler = build_optimizer(model, learning_rate, cli.weight_decay,
+                                           round(cli.warmup_ratio * total_steps), total_steps)
+    say(f"[DDP] 프로세스 {world_size}개({dist.get_backend()}), 예제 {len(dataset)}개 → 프로세스마다 에폭당 {len(sampler)}개, "
+        f"유효 배치 {cli.batch_size} × {world_size} = {cli.batch_size * world_size}, 에폭 {cli.epoch} × {len(loader)}스텝")
+    seen, step = [], 0
+    for epoch in range(cli.epoch):
+        sampler.set_epoch(epoch)  # 에폭마다 다른 순서 (모든 프로세스에서 같은 순서를 다르게 나눠 가짐)
+        seen.append(list(sampler))
+        for batch in loader:
+            loss = compute_loss(ddp_model, batch, bf16=False)
+            optimizer_step(loss, ddp_model, optimizer, scheduler, cli.max_grad_norm)  # backward가 기울기를 평균
+            step += 1
+            if cli.log_every and step % cli.log_every == 0:
+                mean = loss.detach().clone()
+                dist.all_reduce(mean)  # 기록용: 프로세스들의 손실 평균
+                say(f"[DDP] 스텝 {step}: 손실 {mean.item() / world_size:.3f}")
+    fingerprints = [None] * world_size
+    dist.all_gather_object(fingerprints, weight_fingerprint(model))
+    seen_by_rank = [None] * world_size
+    dist.all_gather_object(seen_by_rank, seen[-1])
+    overlap = set(seen_by_rank[0]).intersection(*map(set, seen_by_rank[1:])) if world_size > 1 else set()
+    say(f"[DDP] 마지막 에폭에 프로세스마다 학습한 예제 수 {[len(s) for s in seen_by_rank]}, 서로 겹친 예제 {len(overlap)}개")
+    say(f"[DDP] 프로세스마다 가중치 (합, 제곱합): {fingerprints} → "
+        f"{'모두 같습니다' if all(f == fingerprints[0] for f in fingerprints) else '다릅니다!'}")
+    if rank == 0:
+        folder = Path(cli.save_path) / "ddp-model"
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        say(f"[DDP] 0번 프로세스만 학습한 모델을 {folder}에 저장했습니다 (from_pretrained로 불러오는 폴더)")
+    if started:
+        dist.barrier()  # 0번이 저장을 마칠 때까지
+        dist.destroy_process_group()
+    return DistributedRun(model, rank, world_size, step, seen, list(fingerprints[rank]))
+
+
+# END SOLUTION ONLY
 # %%
 def main(argv: Sequence[str] | None = None) -> None:
     cli = parse_args(argv)
     try:  # 잘못된 파일·열·체크포인트(StyleDataError, CheckpointError)는 run_main이 한국어 한 줄로 알립니다
         if cli.command == "generate":
             run_generate(cli)
+        # BEGIN SOLUTION ONLY
+        elif cli.command == "ddp":
+            run_ddp(cli)
+        # END SOLUTION ONLY
         elif cli.command == "train":
             run = run_train(cli)
             if run.state.history and not cli.no_plot:

@@ -17,6 +17,8 @@
 #     python step7_dialogue_finetuning.py train --train_file tokenized/train.txt --validation_file tokenized/validation.txt --output_dir ./gpt2_finetuned ...
 #     python step7_dialogue_finetuning.py generate --model_name_or_path ./gpt2_finetuned --prompt "안녕하세요" --length 200 --top_k 50 --top_p 0.95 --temperature 0.7
 #     python step7_dialogue_finetuning.py chat --model_name_or_path ./gpt2_finetuned
+# 여러 GPU·여러 컴퓨터: `torchrun --nproc_per_node 4 step7_dialogue_finetuning.py train ...` (Trainer가 torchrun의
+# 환경 변수를 읽어 DDP로 학습합니다; 안내서 '규모 키우기')
 # 옵션은 `python step7_dialogue_finetuning.py --help`, `python step7_dialogue_finetuning.py <명령> --help`.
 
 # %%
@@ -397,8 +399,9 @@ def run_lesson(cli) -> list[VariantResult]:
         steps = trainer.state.global_step
         histories[f"{key} {description}"] = trainer.state.log_history
         if key == "(a)":  # the Step 7 model that generate / chat load by default
-            trainer.save_model(output_dir)
-            tokenizer.save_pretrained(output_dir)
+            trainer.save_model(output_dir)  # torchrun으로 여러 프로세스가 학습해도 0번 프로세스만 씁니다
+            if trainer.is_world_process_zero():
+                tokenizer.save_pretrained(output_dir)
         own_heldout = variant_data(heldout_pairs, tokenizer, cli, how)[0]
         _, reported = evaluate_perplexity(trainer, own_heldout)
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
@@ -413,6 +416,8 @@ def run_lesson(cli) -> list[VariantResult]:
         print(f"질문: {question}\n  학습 전: {old or '(빈 답)'}\n  학습 후: {new or '(빈 답)'}\n  참조:    {reference}")
     print("\n=== (a)/(b)/(c) 비교 ===")
     print(format_comparison(results, len(heldout_pairs), steps))
+    if not trainer.is_world_process_zero():
+        return results  # torchrun으로 여러 프로세스가 학습했다면 그림은 0번 프로세스 하나만
     png = plot_loss_curves(histories, "step7_loss_curves.png", cli.plots_dir, "Step 7 손실 곡선: (a)/(b)/(c)")
     print(f"\n손실 곡선: {png}\n(a) 모델: {cli.output_dir} — 대화해 보기: python step7_dialogue_finetuning.py chat")
     return results
@@ -511,12 +516,17 @@ def run_train(cli) -> Trainer:
         _, before = evaluate_perplexity(Trainer(model=model, args=args, eval_dataset=eval_data, data_collator=collator))
         print(f"학습 전 검증 퍼플렉서티: {before:.2f}")
     trainer = train_with_trainer(model, args, train_data, eval_data, collator, resume=not cli.overwrite_output_dir)
-    trainer.save_model(cli.output_dir)
-    tokenizer.save_pretrained(cli.output_dir)
-    print(f"\n학습 스텝 {trainer.state.global_step}개. 모델: {cli.output_dir} (체크포인트: {cli.output_dir}/checkpoint-N)")
+    trainer.save_model(cli.output_dir)  # torchrun으로 여러 프로세스가 학습해도 저장은 0번 프로세스만 합니다
+    main_process = trainer.is_world_process_zero()
+    if main_process:
+        tokenizer.save_pretrained(cli.output_dir)
+        print(f"\n학습 스텝 {trainer.state.global_step}개. 모델: {cli.output_dir} (체크포인트: {cli.output_dir}/checkpoint-N)")
     if eval_data is not None:
-        _, after = evaluate_perplexity(trainer)
-        print(f"검증 퍼플렉서티: 학습 전 {before:.2f} → 학습 후 {after:.2f}")
+        _, after = evaluate_perplexity(trainer)  # 여러 프로세스면 모두 함께 평가합니다 (검증 데이터를 나눠 맡음)
+        if main_process:
+            print(f"검증 퍼플렉서티: 학습 전 {before:.2f} → 학습 후 {after:.2f}")
+    if not main_process:
+        return trainer
     png = plot_loss_curves({Path(cli.output_dir).name: trainer.state.log_history}, "step7_train_loss.png", cli.plots_dir)
     print(f"손실 곡선: {png}\n다음: python step7_dialogue_finetuning.py chat --model_name_or_path {cli.output_dir}")
     return trainer

@@ -18,6 +18,7 @@
 # 실행: `python step8_lora_dialogue.py` (인터넷 없이 강의의 예제 대화 48개로 몇 분 안에 끝납니다. 옵션은 `--help`)
 # 대화: `python step8_lora_dialogue.py chat` (마지막으로 저장한 어댑터를 불러 대화합니다)
 # AI Hub 데이터가 있으면: `python step8_lora_dialogue.py --train_file Training.json --val_file Validation.json --model hub`
+# 여러 GPU·여러 컴퓨터: `--accelerator gpu --devices 4 --strategy ddp` (--num_nodes; 안내서 '규모 키우기')
 
 # %%
 from __future__ import annotations
@@ -42,6 +43,7 @@ from kogpt2_course.lora.training import (PRECISIONS, LoraTrainArguments, fit_dia
                                          load_adapter_model, load_causal_lm, validation_loss)
 from kogpt2_course.grading.script_runner import run_main
 from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, add_model_argument, resolve_model_name
+from kogpt2_course.nlpbook.generation.arguments import add_engine_arguments, engine_arguments
 from kogpt2_course.nlpbook.generation.dataset import IGNORE_INDEX
 from kogpt2_course.plots.figure import OUTPUT_DIR
 from kogpt2_course.plots.training import plot_loss_history
@@ -270,6 +272,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="PyTorch CPU 스레드 수 (생략하면 번들 모델은 1, 그 밖은 PyTorch 기본값). 번들 모델의 작은 "
                              "행렬은 스레드를 나눠 얻는 것이 적고, 다른 프로그램과 CPU를 나눠 쓸 때는 여러 스레드가 "
                              "서로 기다리느라 몇십 배 느려질 수 있습니다")
+    add_engine_arguments(parser, defaults)  # --accelerator --devices --num_nodes --strategy (안내서 '규모 키우기')
     sub = parser.add_subparsers(dest="command", metavar="{chat}", help="chat: 저장한 어댑터를 불러 대화 (생략하면 학습)")
     chat_parser = sub.add_parser("chat", help="저장한 어댑터를 불러 대화합니다",
                                  description="base 모델 + LoRA 어댑터와 대화합니다. 빈 줄, quit, Ctrl+D로 끝냅니다.")
@@ -300,7 +303,8 @@ def build_arguments(model_name: str, cli: argparse.Namespace) -> LoraTrainArgume
         pretrained_model_name=model_name, downstream_model_dir=cli.output_dir, max_seq_length=cli.max_length,
         batch_size=cli.batch_size, learning_rate=learning_rate, weight_decay=cli.weight_decay, epochs=cli.epochs,
         seed=cli.seed, lora_rank=cli.lora_rank, lora_alpha=cli.lora_alpha, lora_dropout=cli.lora_dropout,
-        lora_name=cli.lora_name, max_history_turns=cli.max_history_turns, precision=cli.precision)
+        lora_name=cli.lora_name, max_history_turns=cli.max_history_turns, precision=cli.precision,
+        **engine_arguments(cli))
 
 
 def load_examples(path, max_history_turns: int, limit: int | None) -> list[DialogueExample]:
@@ -359,6 +363,8 @@ def train_main(cli: argparse.Namespace) -> None:
         show_dialogue(sample, answer)
 
     task = fit_dialogue_model(model, tokenizer, train_features, val_features, args, optimizer_groups, on_epoch_end)
+    if not task.trainer.is_global_zero:
+        return  # 여러 프로세스(--devices 2 이상)로 학습했다면 그림·비교·대화 예시는 0번 프로세스 하나만 합니다
     marks = [(step, f"검증 손실 {loss:.3f}") for step, loss in task.history["val_loss"]]
     png = plot_loss_history(task.history["loss"], "step8_loss_curve.png", cli.plots_dir,
                             title="Step 8 LoRA 학습 손실 (응답 토큰, 에폭 끝마다 검증)", marks=marks)

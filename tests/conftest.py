@@ -42,6 +42,8 @@ def pytest_configure(config):
         torch.set_num_threads(1)
     config.addinivalue_line("markers", "todo(todo_id, points=1): 이 테스트가 채점하는 TODO 번호와 배점")
     config.addinivalue_line("markers", "solution_only: 정답 파일에만 있는 확장 예제 (학생 채점에서는 건너뜀)")
+    config.addinivalue_line("markers", "distributed: 2-프로세스 분산 학습 증명 (시간이 걸려 pytest에서 빠지고, "
+                                       "pytest -m distributed로 따로 실행; .ci/run이 돌림)")
 
 
 def pytest_collection_modifyitems(config, items):

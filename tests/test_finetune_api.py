@@ -18,7 +18,8 @@ from kogpt2_course.nlpbook.generation.corpus import NsmcCorpus, NsmcFormatError,
 from kogpt2_course.nlpbook.generation.sample_reviews import SAMPLE_CORPUS_NAME, sample_reviews, write_sample_corpus
 from kogpt2_course.nlpbook.generation.inference import generate_reviews, sentiment_prompt_ids
 from kogpt2_course.nlpbook.generation.arguments import (GenerationDeployArguments, GenerationTrainArguments, help_texts)
-from kogpt2_course.nlpbook.trainer import get_trainer, resume_checkpoint_path
+from kogpt2_course.cli.arguments import UserError
+from kogpt2_course.nlpbook.trainer import device_description, get_trainer, resume_checkpoint_path
 
 ROWS = [(f"{a} {v}", label) for a in ("영화", "연기", "노래", "화면")
         for v, label in (("좋았다", 1), ("싫었다", 0), ("멋졌다", 1), ("지겨웠다", 0))]
@@ -199,6 +200,18 @@ def test_best_checkpoint_by_val_loss_in_name(tmp_path):
         time.sleep(0.01)
     fpath = GenerationDeployArguments(downstream_model_dir=str(tmp_path)).downstream_model_checkpoint_fpath
     assert fpath.endswith("epoch=1-step=10-val_loss=2.5000.ckpt")
+
+
+def test_engine_options_reach_lightning_and_mistakes_are_korean(tmp_path):
+    defaults = GenerationTrainArguments()
+    assert (defaults.accelerator, defaults.devices, defaults.num_nodes, defaults.strategy) == ("auto", "auto", 1, "auto")
+    args = GenerationTrainArguments(downstream_model_dir=str(tmp_path), accelerator="cpu", devices="2", strategy="ddp")
+    trainer = get_trainer(args, enable_progress_bar=False)  # building it launches nothing (fit would)
+    assert (trainer.world_size, trainer.num_nodes, type(trainer.strategy).__name__) == (2, 1, "DDPStrategy")
+    assert device_description(trainer) == "CPU 프로세스 2개 (전략 DDP, 프로세스 모두 2개)"
+    for wrong in (dict(devices="0"), dict(strategy="no-such-strategy"), dict(num_nodes=0)):
+        with pytest.raises(UserError, match="--accelerator, --devices, --num_nodes, --strategy를 확인하세요"):
+            get_trainer(replace(args, **wrong), enable_progress_bar=False)
 
 
 def test_arguments_have_help_texts():

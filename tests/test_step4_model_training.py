@@ -87,14 +87,15 @@ def test_build_arguments(step, bundled_dir, tmp_path):
                            "--downstream_model_dir", str(tmp_path / "m"), "--max_seq_length", "48",
                            "--batch_size", "5", "--learning_rate", "0.0003", "--epochs", "2",
                            "--max_train_samples", "100", "--max_eval_samples", "20", "--seed", "11",
-                           "--val_check_interval", "0.5", "--no_resume"])
+                           "--val_check_interval", "0.5", "--no_resume", "--devices", "2", "--strategy", "ddp"])
     other_model = str(tmp_path / "다른-모델")  # not the default: the name must really be passed on
     args = step.build_arguments(other_model, cli)
     assert isinstance(args, GenerationTrainArguments), "GenerationTrainArguments를 돌려줘야 합니다"
     expected = dict(pretrained_model_name=other_model, downstream_corpus_name="my-corpus",
                     downstream_corpus_root_dir=str(tmp_path), downstream_model_dir=str(tmp_path / "m"),
                     max_seq_length=48, batch_size=5, learning_rate=0.0003, epochs=2, max_train_samples=100,
-                    max_eval_samples=20, seed=11, val_check_interval=0.5, resume=False)
+                    max_eval_samples=20, seed=11, val_check_interval=0.5, resume=False,
+                    devices="2", strategy="ddp", accelerator="auto", num_nodes=1)  # the last four: given code
     for name, value in expected.items():
         assert getattr(args, name) == value, f"{name}이(가) {getattr(args, name)!r}입니다 (기대: {value!r})"
     args = step.build_arguments(bundled_dir, step.parse_args([]))

@@ -171,6 +171,7 @@ def solution():
     (["train", "--data_file_path", "no/such/file.csv", "--model", "bundled"], "데이터 파일이 없습니다"),
     (["train", "--text_column", "lyrics", "--model", "bundled"], "'lyrics' 열이 없습니다"),
     (["generate", "--load_path", "no/such/KoGPT2_checkpoint_1.tar", "--model", "bundled"], "체크포인트 파일이 없습니다"),
+    (["ddp", "--model", "bundled"], "ddp 명령은 torchrun으로 실행하세요"),  # the solution-only DDP extension
 ])
 def test_step6_command_line_mistakes_end_in_korean(solution, argv, message, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:  # as `python step6_style_finetuning.py ...` runs it

@@ -279,7 +279,9 @@ def warm_up(step: int) -> None:
 
     sys.path.insert(0, str(ROOT / "tests"))
     spec = importlib.util.spec_from_file_location(f"warm_step{step}", solution_path(step))
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the solution (Step 6) look their module up there
+    spec.loader.exec_module(module)
     files = [str(p) for p in sorted((ROOT / "tests").glob(f"test_step{step}_*.py"))]
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):  # plugins, conftest, test modules
         pytest.main([*files, "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "kogpt2_course.grading.plugin",

@@ -13,6 +13,7 @@ it was taught, not whether it can invent a new answer.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from kogpt2_course.dialogue.data import (QAPair, pairs_to_dialogues, write_prompt_completion, write_qa_csv,
@@ -151,5 +152,12 @@ def write_sample(folder: str | Path, file_format: str = "utterance") -> dict[str
         raise ValueError(f"file_format은 {', '.join(writers)} 중 하나여야 합니다: {file_format!r}")
     suffix, write = writers[file_format]
     train, heldout = sample_split()
-    return {split: write(Path(folder) / f"{split}{suffix}", pairs)
-            for split, pairs in (("train", train), ("validation", heldout))}
+    written = {}
+    # Several processes started together (torchrun) may all find the folder empty and write at once: each
+    # writes its own temporary file and renames it (atomic), validation first, so a process that sees
+    # train.txt never reads a half-written file nor misses validation.txt.
+    for split, pairs in (("validation", heldout), ("train", train)):
+        path = Path(folder) / f"{split}{suffix}"
+        os.replace(write(path.with_name(f".{path.name}.{os.getpid()}.partial"), pairs), path)
+        written[split] = path
+    return {"train": written["train"], "validation": written["validation"]}

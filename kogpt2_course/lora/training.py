@@ -88,12 +88,15 @@ class DialogueTask(GenerationTask):
 
 
 class EpochEnd(L.Callback):
-    """Calls ``fn(epoch, val_loss)`` after every training epoch (epoch counts from 1; after that epoch's validation)."""
+    """Calls ``fn(epoch, val_loss)`` after every training epoch (epoch counts from 1; after that epoch's validation),
+    on rank 0 only when several processes train (one adapter folder, one sample per epoch)."""
 
     def __init__(self, fn):
         self.fn = fn
 
     def on_train_epoch_end(self, trainer, pl_module):
+        if not trainer.is_global_zero:
+            return
         val_loss = trainer.callback_metrics.get("val_loss")
         self.fn(trainer.current_epoch + 1, None if val_loss is None else float(val_loss))
 

@@ -30,6 +30,8 @@ IGNORED_WARNINGS = [
     (r".*isinstance\(treespec, LeafSpec\)` is deprecated.*", "Lightning 내부가 쓰는 PyTorch API의 폐기 예고"),
     (r"Checkpoint directory .* exists and is not empty.*", "이어서 학습하려고 같은 폴더를 쓰는 것이 의도"),
     (r"The number of training batches \(\d+\) is smaller than the logging interval.*", "작은 데이터에서는 정상"),
+    (r"It is recommended to use `self.log\('val_loss', ..., sync_dist=True\)`.*",
+     "여러 프로세스로 학습할 때: GenerationTask가 val_loss를 이미 모든 프로세스에서 합쳐 계산하므로 어디서나 같은 값"),
     (r"You're resuming from a checkpoint that ended before the epoch ended.*",
      "중단된 에폭을 이어 갈 때 나머지 배치를 새로 섞은 순서에서 가져온다는 뜻 — 한국어로 따로 알림"),
 ]

@@ -1,7 +1,12 @@
 """``get_trainer(args)``: a Lightning 2.x ``Trainer`` for fine-tuning (ratsnlp's ``nlpbook.get_trainer``).
 
-- ``accelerator="auto"``, ``devices="auto"``, ``strategy="auto"``: CPU here; one GPU, or several
-  GPUs with Lightning's own DDP strategy where present (nothing home-made); one Korean line says which;
+- ``accelerator``, ``devices``, ``num_nodes``, ``strategy`` come from ``args`` (all ``"auto"``/1 by
+  default: CPU here; one GPU, or every visible GPU with Lightning's own DDP strategy where there are
+  several — nothing home-made); one Korean line says which. With several processes Lightning itself
+  wraps the training sampler in a ``DistributedSamplerWrapper`` (each rank a slice of every epoch),
+  all-reduces the gradients, writes checkpoints and the CSV log from rank 0 only
+  (``tests/test_distributed.py`` checks this on 2 CPU processes); :class:`SameDataOrderOnEveryRank`
+  keeps those slices a partition in every epoch;
 - ``ModelCheckpoint``: keeps the ``args.save_top_k`` best checkpoints by ``val_loss`` (file names
   carry the value) plus ``last.ckpt``;
 - :class:`InterruptCheckpoint`: Ctrl+C during ``fit`` writes ``interrupted.ckpt`` (only when this run
@@ -20,9 +25,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
+from kogpt2_course.cli.arguments import UserError
 from kogpt2_course.nlpbook.checkpoints import ResumeError, checkpoint_progress, last_checkpoint_path
 from kogpt2_course.nlpbook.quiet import quiet_library_output
 
@@ -80,6 +88,23 @@ class InterruptCheckpoint(Callback):
             self.path.unlink(missing_ok=True)
 
 
+class SameDataOrderOnEveryRank(Callback):
+    """With several processes: before each training epoch every rank takes rank 0's torch CPU random state.
+
+    Lightning wraps a sampler it does not know (Step 4's ``LengthGroupedSampler``) in a
+    ``DistributedSamplerWrapper``, which asks the sampler for its order on *every* rank and gives each rank
+    its own positions of that order: a partition only when the order is the same everywhere. The sampler
+    draws from torch's global generator, and on the CPU dropout draws from it too, a number of times that
+    depends on the batch shape (different on each rank with dynamic padding), so from the second epoch on
+    the ranks would shuffle differently and some examples would be trained twice, others not at all
+    (``tests/test_distributed.py`` shows it). The hook runs before the epoch's sampler is iterated.
+    """
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.world_size > 1:
+            torch.set_rng_state(trainer.strategy.broadcast(torch.get_rng_state(), src=0))
+
+
 def interrupt_message(step: int, saved: Path | None) -> str:
     """The Korean line printed after Ctrl+C."""
     if saved is not None:
@@ -91,10 +116,25 @@ def interrupt_message(step: int, saved: Path | None) -> str:
 
 
 def device_description(trainer: L.Trainer) -> str:
-    """'CPU', 'GPU(CUDA) 1개' ... for the Korean device line."""
+    """'CPU', 'GPU(CUDA) 1개', 'CPU 프로세스 2개 × 노드 2대 (전략 DDP, 프로세스 모두 4개)' ... for the Korean device line."""
     name = type(trainer.accelerator).__name__.replace("Accelerator", "")
     label = {"CPU": "CPU", "CUDA": "GPU(CUDA)", "MPS": "Apple GPU(MPS)", "XLA": "TPU(XLA)"}.get(name, name)
-    return label if name == "CPU" else f"{label} {trainer.num_devices}개"
+    if trainer.world_size == 1:
+        return label if name == "CPU" else f"{label} {trainer.num_devices}개"
+    unit = "프로세스 " if name == "CPU" else ""
+    nodes = f" × 노드 {trainer.num_nodes}대" if trainer.num_nodes > 1 else ""
+    strategy = type(trainer.strategy).__name__.replace("Strategy", "")
+    return f"{label} {unit}{trainer.num_devices}개{nodes} (전략 {strategy}, 프로세스 모두 {trainer.world_size}개)"
+
+
+def engine_options(args) -> dict:
+    """Lightning's ``accelerator``/``devices``/``num_nodes``/``strategy`` from ``args`` ("auto"/1 when absent:
+    e.g. the book's code building its own arguments object)."""
+    devices = getattr(args, "devices", "auto")
+    if isinstance(devices, str) and devices.strip().isdigit():
+        devices = int(devices)
+    return dict(accelerator=getattr(args, "accelerator", "auto"), devices=devices,
+                num_nodes=int(getattr(args, "num_nodes", 1)), strategy=getattr(args, "strategy", "auto"))
 
 
 def get_trainer(args, **overrides) -> L.Trainer:
@@ -102,14 +142,15 @@ def get_trainer(args, **overrides) -> L.Trainer:
     quiet_library_output()
     interval = args.val_check_interval
     options = dict(
-        accelerator="auto", devices="auto", strategy="auto",
+        **engine_options(args),
         max_epochs=args.epochs,
         precision="16-mixed" if args.fp16 else "32-true",
         callbacks=[checkpoint_callback(args),
                    # Ctrl+C mid-epoch writes interrupted.ckpt, so a rerun resumes from there. Not Lightning's
                    # OnExceptionCheckpoint: it also saves after errors and before any step, and it makes
                    # fit(ckpt_path=None) resume silently from the newest file.
-                   InterruptCheckpoint(args.downstream_model_dir, INTERRUPTED_NAME)],
+                   InterruptCheckpoint(args.downstream_model_dir, INTERRUPTED_NAME),
+                   SameDataOrderOnEveryRank()],
         logger=CSVLogger(save_dir=args.downstream_model_dir, name="logs"),
         default_root_dir=args.downstream_model_dir,
         val_check_interval=int(interval) if float(interval) > 1 else float(interval),
@@ -120,7 +161,13 @@ def get_trainer(args, **overrides) -> L.Trainer:
     options.update(overrides)
     if options.get("enable_progress_bar", True):
         options["callbacks"] = [*options["callbacks"], TQDMProgressBar(refresh_rate=1)]
-    trainer = L.Trainer(**options)
+    try:
+        trainer = L.Trainer(**options)
+    except (MisconfigurationException, ValueError, TypeError) as error:  # e.g. --accelerator gpu with no GPU
+        engine = ", ".join(f"{key}={options[key]!r}" for key in ("accelerator", "devices", "num_nodes", "strategy"))
+        raise UserError(f"Lightning이 이 장치 설정({engine})으로 트레이너를 만들지 못했습니다: {error} — "
+                        f"--accelerator, --devices, --num_nodes, --strategy를 확인하세요 (모두 생략하면 'auto': "
+                        f"GPU가 있으면 GPU, 없으면 CPU).") from error
     if trainer.is_global_zero:
         print(f"[장치] {device_description(trainer)}에서 학습합니다.", flush=True)
     return trainer

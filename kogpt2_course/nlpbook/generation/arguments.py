@@ -44,6 +44,11 @@ class GenerationTrainArguments:
     fp16: bool = _f(False, "GPU에서 16비트 혼합 정밀도 사용")
     tpu_cores: int = _f(0, "책(ratsnlp)과 같은 코드가 돌도록 받기만 하는 값: Lightning 2의 accelerator='auto'가 "
                            "TPU·GPU·CPU를 알아서 고르므로 쓰이지 않습니다")
+    accelerator: str = _f("auto", "Lightning 가속기: 'auto'(GPU가 있으면 GPU, 없으면 CPU), 'gpu', 'cpu', 'mps', 'tpu'")
+    devices: str = _f("auto", "장치 수 또는 번호: 'auto'(GPU면 보이는 GPU 모두, CPU면 프로세스 1개), '2', '0,1'. "
+                              "2 이상이면 Lightning이 장치마다 프로세스를 띄워 DDP로 학습합니다")
+    num_nodes: int = _f(1, "학습에 참여하는 컴퓨터(노드) 수. 노드마다 같은 명령을 NODE_RANK만 바꿔 실행합니다")
+    strategy: str = _f("auto", "Lightning 분산 전략: 'auto'(장치가 2개 이상이면 ddp), 'ddp', 'ddp_spawn', 'fsdp' ...")
     resume: bool = _f(True, "다시 실행하면 last.ckpt에서 이어서 학습")
     overwrite_cache: bool = _f(False, "토큰화 캐시를 무시하고 다시 만들기")
     force_download: bool = _f(False, "말뭉치를 다시 내려받기(또는 내장 예제를 다시 쓰기)")
@@ -70,3 +75,22 @@ class GenerationDeployArguments:
 def help_texts(cls) -> dict[str, str]:
     """``{field name: Korean help}`` of an arguments dataclass."""
     return {f.name: f.metadata.get("help", "") for f in cls.__dataclass_fields__.values()}
+
+
+ENGINE_FIELDS = ("accelerator", "devices", "num_nodes", "strategy")  # Lightning's own Trainer options
+
+
+def add_engine_arguments(parser, defaults: GenerationTrainArguments | None = None) -> None:
+    """``--accelerator --devices --num_nodes --strategy``: Lightning's own options, passed to ``L.Trainer``
+    unchanged by :func:`~kogpt2_course.nlpbook.trainer.get_trainer` (help texts from the dataclass)."""
+    defaults = defaults if defaults is not None else GenerationTrainArguments()
+    helps = help_texts(type(defaults))
+    group = parser.add_argument_group("여러 장치·여러 컴퓨터로 학습 (Lightning의 옵션 그대로, 안내서 '규모 키우기')")
+    for name in ENGINE_FIELDS:
+        group.add_argument(f"--{name}", type=int if name == "num_nodes" else str, default=getattr(defaults, name),
+                           help=helps[name])
+
+
+def engine_arguments(cli) -> dict:
+    """The :data:`ENGINE_FIELDS` values of parsed options ``cli`` (those it has), for the arguments dataclass."""
+    return {name: getattr(cli, name) for name in ENGINE_FIELDS if hasattr(cli, name)}

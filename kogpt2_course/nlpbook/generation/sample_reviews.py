@@ -9,6 +9,7 @@ mechanics of fine-tuning in a few minutes on a CPU, not the variety of real revi
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -107,9 +108,13 @@ def write_sample_corpus(folder: str | Path, n_train: int = 1200, n_test: int = 2
     splits = {"ratings_train.txt": reviews[:n_train], "ratings_test.txt": reviews[n_train:n_train + n_test]}
     next_id = 1
     for name, rows in splits.items():
-        with open(folder / name, "w", encoding="utf-8", newline="\n") as f:
+        # a temporary file renamed when complete (atomic): processes started together (torchrun) that find the
+        # folder empty all write, and none of them reads a half-written file
+        partial = folder / f".{name}.{os.getpid()}.partial"
+        with open(partial, "w", encoding="utf-8", newline="\n") as f:
             f.write("id\tdocument\tlabel\n")
             for text, label in rows:
                 f.write(f"{next_id}\t{text}\t{label}\n")
                 next_id += 1
+        os.replace(partial, folder / name)
     return folder

@@ -171,6 +171,9 @@ def test_optimizer_groups_exclude_bias_and_layernorm(step, tiny_model):
         except (ValueError, TypeError) as exc:
             pytest.fail(f"AdamW가 그룹을 받지 못합니다: {exc} — 같은 파라미터(공유된 임베딩)를 두 번 넣지 않았는지 보세요"[:300],
                         pytrace=False)
+        listed = [id(p) for g in groups for p in g["params"]]
+        assert len(listed) == len(set(listed)), ("같은 파라미터가 두 번 들어 있습니다 — 입력 임베딩과 출력층이 공유하는 가중치처럼 "
+                                                 "여러 모듈에 걸린 파라미터는 한 번만 넣으세요 (AdamW는 한 그룹 안의 중복을 경고만 합니다)")
         decay_of = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
         trainable = {id(p) for p in model.parameters() if p.requires_grad}
         assert set(decay_of) == trainable, "학습하는(requires_grad) 파라미터가 모두, 그리고 그것만 들어 있어야 합니다"

@@ -102,7 +102,8 @@ def train_tokenizer(docs: list[str], args: PretrainArguments, out: Path) -> PreT
 
     KoGPT2's special tokens keep KoGPT2's ids (0-6); the 256 byte tokens ``<0x00>``..``<0xFF>`` follow,
     so a character the corpus never showed (or one outside the ``limit_alphabet`` most frequent) is
-    spelled in its UTF-8 bytes and ``decode(encode(x)) == x`` holds for any text (but U+FFFD itself).
+    spelled in its UTF-8 bytes and ``decode(encode(x)) == x`` holds for any text (except U+FFFD itself and a
+    leading space, which becomes the word marker as in sentencepiece).
     The decoder drops byte tokens that do not form a character, so generated text never shows ``�``.
     """
     metaspace = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")

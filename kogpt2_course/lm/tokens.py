@@ -3,7 +3,8 @@
 KoGPT2와 번들 모델의 토크나이저는 모두 sentencepiece 방식입니다. 공백 뒤에서 시작하는 조각은 앞에 ``▁``
 (U+2581)가 붙고(``'▁영화'``), 단어 안에서 이어지는 조각에는 붙지 않습니다(``'하'``, ``'세요.'``).
 번들 모델은 어휘에 없는 드문 문자(이모지, 드문 한자·음절)를 UTF-8 바이트 토큰 ``<0xF0>`` ``<0x9F>`` …로
-적습니다(byte fallback). 그래서 어떤 글도 ``<unk>`` 없이 그대로 되돌아옵니다.
+적습니다(byte fallback). 그래서 어떤 글도 ``<unk>`` 없이 그대로 되돌아옵니다 (공백으로 시작하는 글만 예외:
+sentencepiece처럼 맨 앞 공백 하나는 단어 표시로 바뀌었다가 디코딩에서 빠집니다).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def explain_tokens(tokenizer, text: str) -> list[str]:
         n = kinds.count("바이트 토큰")
         lines.append(f"  바이트 토큰 {n}개는 어휘에 없는 문자를 UTF-8 바이트로 적은 것입니다 (한글·이모지 한 글자는 3~4바이트).")
     return lines
+
+
+def round_trip_mismatches(tokenizer, texts: list[str]) -> list[str]:
+    """``decode(encode(x)) != x``인 글들 (bpc 명령이 평가 문서 전체에 대해 셉니다; 번들 토크나이저는 0개여야 함)."""
+    encoded = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+    return [text for text, back in zip(texts, tokenizer.batch_decode(encoded)) if back != text]
 
 
 def kogpt2_style_decoder(drop_broken_bytes: bool = True):

@@ -75,5 +75,6 @@ def test_bpc_command(tmp_path, capsys):
     assert cli.main(["bpc", "--model", "bundled", "--data", str(data)]) == 0
     out = capsys.readouterr().out
     assert "bits per character" in out and f"문서 {len(DOCS)}개" in out
+    assert "decode(encode(문서)) != 문서인 문서: 0개" in out
     with pytest.raises(UserError, match="--data"):  # run_main prints it in Korean, exit code 2
         cli.main(["bpc", "--model", "bundled", "--data", str(tmp_path / "missing.txt")])

@@ -12,6 +12,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2LMHeadModel, P
 from kogpt2_course.lm import resolution as model_resolution
 from kogpt2_course.lm.resolution import BUNDLED_MODEL_DIR, HUB_MODEL_NAME, resolve_model_name
 from kogpt2_course.lm.special_tokens import TOKENIZER_KWARGS
+from kogpt2_course.lm.tokens import explain_tokens, round_trip_mismatches
 
 KOGPT2_SPECIAL_IDS = {"</s>": 1, "<usr>": 2, "<pad>": 3, "<sys>": 4, "<unk>": 5, "<mask>": 6}
 
@@ -27,6 +28,57 @@ def test_tokenizers_load_like_kogpt2_with_the_same_special_ids():
         assert 1 not in ids, "KoGPT2처럼 encode는 특수 토큰을 붙이지 않아야 합니다"
         assert tok.decode(ids) == text
     assert fast.encode("이 영화 최고") == auto.encode("이 영화 최고")
+
+
+ROUND_TRIP_TEXTS = ["이 영화", "안녕하세요. 한국어 GPT-2 입니다.😤:)l^o", "두 칸  띄고 끝에 공백  ", "줄\n바꿈\t탭",
+                    "드문 글자: 龘 똠방각하 뷁 ㅋㅋㅋ ♥♥ ∑", "English words 123,456.78", "🎬🍿 최고!!!"]
+
+
+def test_tokens_read_like_kogpt2s_word_pieces(tiny_tokenizer):
+    """Character BPE with KoGPT2's word marker: a word that begins after a space starts with '▁'."""
+    tokens = tiny_tokenizer.tokenize("배우들 연기가 너무 좋았어요")
+    assert all(token.isprintable() for token in tokens), tokens
+    assert "".join(tokens).replace("\u2581", " ").strip() == "배우들 연기가 너무 좋았어요"
+    words = [t for t in tokens if t.startswith("\u2581")]
+    assert len(words) == 4, f"단어 네 개가 모두 '▁'로 시작해야 합니다: {tokens}"
+    assert tiny_tokenizer.tokenize("안녕하세요")[0].startswith("\u2581안"), "한 글자가 바이트 조각으로 쪼개지면 안 됩니다"
+
+
+@pytest.mark.parametrize("text", ROUND_TRIP_TEXTS)
+def test_any_text_round_trips_without_unk(tiny_tokenizer, text):
+    """Any text that does not start with a space (a leading space is the word marker's, as in sentencepiece)."""
+    ids = tiny_tokenizer.encode(text)
+    assert tiny_tokenizer.unk_token_id not in ids
+    assert tiny_tokenizer.decode(ids) == text
+
+
+def test_token_tour_names_each_kind(tiny_tokenizer):
+    """Step 1's "토큰 살펴보기": a word start, a piece inside a word, byte tokens, each named in Korean."""
+    lines = explain_tokens(tiny_tokenizer, "안녕하세요 😤")
+    assert "토큰" in lines[0] and len(lines) == 1 + len(tiny_tokenizer.tokenize("안녕하세요 😤")) + 1
+    kinds = {kind for line in lines[1:-1] for kind in ("단어 시작", "단어 안의 조각", "바이트 토큰") if line.endswith(kind)}
+    assert kinds == {"단어 시작", "단어 안의 조각", "바이트 토큰"}
+    assert "바이트 토큰 4개" in lines[-1]
+
+
+def test_round_trip_check_reports_what_does_not_come_back(tiny_tokenizer):
+    assert round_trip_mismatches(tiny_tokenizer, ["보통 글", " 공백으로 시작"]) == [" 공백으로 시작"]
+
+
+def test_rare_characters_are_spelled_in_byte_tokens(tiny_tokenizer):
+    tokens = tiny_tokenizer.tokenize("😤")
+    assert tokens[-4:] == ["<0xF0>", "<0x9F>", "<0x98>", "<0xA4>"]
+    assert tiny_tokenizer.convert_tokens_to_ids(["<0x00>", "<0xFF>"]) == [7, 262], "바이트 토큰은 특수 토큰 바로 뒤 id 7–262"
+
+
+def test_a_cut_inside_a_character_leaves_no_broken_character(tiny_tokenizer):
+    """Generation that stops inside a byte-fallback character shows the text before it, never U+FFFD."""
+    ids = tiny_tokenizer.encode("최고😤")
+    first_byte = ids.index(tiny_tokenizer.convert_tokens_to_ids("<0xF0>"))
+    for cut in range(first_byte + 1, first_byte + 4):
+        assert tiny_tokenizer.decode(ids[:cut]) == "최고"
+    stray = tiny_tokenizer.convert_tokens_to_ids(["<0x9F>", "<0xFF>"])  # bytes that cannot start a character
+    assert tiny_tokenizer.decode(ids[:first_byte] + stray + tiny_tokenizer.encode(" 끝")) == "최고 끝"
 
 
 def test_models_load_with_both_classes_and_take_256_positions():

@@ -55,7 +55,7 @@ def test_sampling_knobs_do_nothing_without_do_sample(tiny_model, tiny_tokenizer)
 def test_top_k_zero_means_off_in_generate(tiny_model, tiny_tokenizer):
     """Step 2: top_k=0 keeps every token (same draws as top_k = vocabulary size); omitting top_k means 50."""
     off = generate(tiny_model, tiny_tokenizer, "이 영화", 0, do_sample=True, top_k=0, max_new_tokens=5)
-    everything = generate(tiny_model, tiny_tokenizer, "이 영화", 0, do_sample=True, top_k=8000, max_new_tokens=5)
+    everything = generate(tiny_model, tiny_tokenizer, "이 영화", 0, do_sample=True, top_k=tiny_model.config.vocab_size, max_new_tokens=5)
     default = generate(tiny_model, tiny_tokenizer, "이 영화", 0, do_sample=True, max_new_tokens=5)
     fifty = generate(tiny_model, tiny_tokenizer, "이 영화", 0, do_sample=True, top_k=50, max_new_tokens=5)
     assert off.tolist() == everything.tolist() and default.tolist() == fifty.tolist()

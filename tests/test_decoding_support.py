@@ -31,8 +31,10 @@ def test_generate_wrappers_match_model(tiny_model, tiny_tokenizer):
 def test_token_labels_are_readable(tiny_tokenizer):
     ids = tiny_tokenizer.encode("이 영화 정말")
     labels = token_labels(tiny_tokenizer, ids)
-    assert "".join(labels).replace("_", " ") == "이 영화 정말"
+    assert "".join(labels).replace("_", " ").strip() == "이 영화 정말"
+    assert all(label.startswith("_") for label in labels), "단어 앞 공백(▁)이 보여야 합니다"
     assert token_labels(tiny_tokenizer, [1]) == ["</s>"]
+    assert token_labels(tiny_tokenizer, tiny_tokenizer.encode("😤"))[-4:] == ["<0xF0>", "<0x9F>", "<0x98>", "<0xA4>"]
 
 
 def test_figures_are_written(tmp_path):

@@ -59,8 +59,8 @@ def test_web_form_and_step4_use_the_same_defaults():
 
 
 def test_no_preset_forbids_a_natural_korean_ending(tiny_tokenizer):
-    """'감동적이었다. 인상적이었다.' repeats the 2-gram (었다, .): n=2 would forbid it, no preset may."""
-    ids = tiny_tokenizer.encode("감동적이었다. 인상적이었다.")
+    """'영화가 너무 좋았다. 음악도 너무 좋았다.' repeats a 2-gram (너무 좋았다.): n=2 would forbid it, no preset may."""
+    ids = tiny_tokenizer.encode("영화가 너무 좋았다. 음악도 너무 좋았다.")
 
     def has_repeat(n):
         grams = [tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)]

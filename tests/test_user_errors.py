@@ -177,7 +177,7 @@ def test_pretraining_tool_help_and_missing_corpus(capsys, tmp_path):
         tool.main(["--help"])
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
-    assert "사용법:" in help_text and "(기본값: 8000)" in help_text and "말뭉치" in help_text
+    assert "사용법:" in help_text and "(기본값: 12000)" in help_text and "말뭉치" in help_text
     code, _, err = run_as_user(tool.main, ["--corpus", str(tmp_path / "none.txt")], capsys)
     assert code == 2 and "말뭉치 파일이 없습니다" in err
 

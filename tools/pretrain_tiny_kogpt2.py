@@ -1,7 +1,8 @@
 """Pretrain the small Korean GPT-2 bundled with the course (models/kogpt2-tiny).
 
 Three stages, each skipped when its output already exists, so a rerun resumes:
-  1. a byte-level BPE tokenizer with KoGPT2's special tokens (``</s>`` = bos = eos);
+  1. a KoGPT2-style tokenizer (BPE over characters, ``▁`` word marker, byte fallback) with KoGPT2's
+     special tokens at KoGPT2's ids (``</s>`` = bos = eos);
   2. the corpus encoded once to a uint16 token stream, documents separated by ``</s>``;
   3. GPT2LMHeadModel pretraining from scratch on random windows, half of which start at a
      document boundary (``</s>`` at position 0, as when a review is scored), short windows
@@ -18,6 +19,7 @@ Run it in the background and follow the log:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import signal
@@ -28,13 +30,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, HfArgumentParser, PreTrainedTokenizerFast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kogpt2_course.cli.arguments import KoreanArgumentParser, UserError  # noqa: E402
 from kogpt2_course.grading.script_runner import run_main  # noqa: E402
-from kogpt2_course.lm.special_tokens import EOS_TOKEN, SPECIAL_TOKENS_IN_ID_ORDER, TOKENIZER_KWARGS  # noqa: E402
+from kogpt2_course.lm.special_tokens import EOS_TOKEN, SPECIAL_TOKENS_IN_ID_ORDER, TOKENIZER_KWARGS, UNK_TOKEN  # noqa: E402
+from kogpt2_course.lm.tokens import kogpt2_style_decoder  # noqa: E402
 
 
 @dataclass
@@ -45,7 +48,8 @@ class PretrainArguments:
                             metadata={"help": "Hugging Face 모델과 토크나이저를 저장할 폴더"})
     work_dir: str = field(default="work/pretrain",
                           metadata={"help": "토큰 캐시와 이어서 학습할 체크포인트를 두는 폴더 (커밋하지 않음)"})
-    vocab_size: int = field(default=8000, metadata={"help": "BPE 어휘 크기"})
+    vocab_size: int = field(default=12000, metadata={"help": "어휘 크기 (특수 토큰 7개와 바이트 토큰 256개 포함)"})
+    limit_alphabet: int = field(default=3000, metadata={"help": "기본 기호로 둘 가장 잦은 문자 수; 더 드문 문자는 UTF-8 바이트 토큰으로 씁니다 (byte fallback)"})
     n_positions: int = field(default=256, metadata={"help": "문맥 길이 (256 이상: 프롬프트 + 200 토큰)"})
     n_layer: int = field(default=6, metadata={"help": "트랜스포머 블록 수"})
     n_embd: int = field(default=256, metadata={"help": "은닉 크기"})
@@ -90,19 +94,40 @@ def read_lines(path: str) -> list[str]:
         return [line.strip() for line in f if line.strip()]
 
 
+BYTE_TOKENS = [f"<0x{i:02X}>" for i in range(256)]
+
+
 def train_tokenizer(docs: list[str], args: PretrainArguments, out: Path) -> PreTrainedTokenizerFast:
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
+    """A KoGPT2-style tokenizer: BPE over characters, ``▁`` (Metaspace) word marker, byte fallback.
+
+    KoGPT2's special tokens keep KoGPT2's ids (0-6); the 256 byte tokens ``<0x00>``..``<0xFF>`` follow,
+    so a character the corpus never showed (or one outside the ``limit_alphabet`` most frequent) is
+    spelled in its UTF-8 bytes and ``decode(encode(x)) == x`` holds for any text (except U+FFFD itself and a
+    leading space, which becomes the word marker as in sentencepiece).
+    The decoder drops byte tokens that do not form a character, so generated text never shows ``�``.
+    """
+    metaspace = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    trainer_tok = Tokenizer(models.BPE(unk_token=UNK_TOKEN, byte_fallback=True))
+    trainer_tok.pre_tokenizer = metaspace
     trainer = trainers.BpeTrainer(
-        vocab_size=args.vocab_size,
+        vocab_size=args.vocab_size - len(BYTE_TOKENS),
         special_tokens=SPECIAL_TOKENS_IN_ID_ORDER,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        limit_alphabet=args.limit_alphabet,
         min_frequency=2,
         show_progress=False,
     )
-    tok.train_from_iterator(docs, trainer=trainer, length=len(docs))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=args.n_positions, **TOKENIZER_KWARGS)
+    trainer_tok.train_from_iterator(docs, trainer=trainer, length=len(docs))
+    # Re-number: special tokens, then the byte tokens, then the trained pieces (merges are by string).
+    trained = json.loads(trainer_tok.to_str())["model"]
+    pieces = [t for t in sorted(trained["vocab"], key=trained["vocab"].get) if t not in SPECIAL_TOKENS_IN_ID_ORDER]
+    vocab = {t: i for i, t in enumerate(SPECIAL_TOKENS_IN_ID_ORDER + BYTE_TOKENS + pieces)}
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token=UNK_TOKEN, byte_fallback=True))
+    tok.pre_tokenizer = metaspace
+    tok.decoder = kogpt2_style_decoder()
+    tok.add_special_tokens(SPECIAL_TOKENS_IN_ID_ORDER)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=args.n_positions,
+                                   clean_up_tokenization_spaces=False, **TOKENIZER_KWARGS)
     fast.save_pretrained(out)
     return fast
 

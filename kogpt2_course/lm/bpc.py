@@ -111,6 +111,7 @@ def main(args) -> int:
     from kogpt2_course.cli.arguments import UserError
     from kogpt2_course.lm.loading import load_model_and_tokenizer
     from kogpt2_course.lm.resolution import resolve_model_name
+    from kogpt2_course.lm.tokens import round_trip_mismatches
 
     if not Path(args.data).is_file():
         raise UserError(f"데이터 파일이 없습니다: {args.data}. 기본값은 NSMC 평가 문서(e9t/nsmc의 ratings_test.txt)를 "
@@ -125,4 +126,7 @@ def main(args) -> int:
           f"토큰 {result.tokens:,}개)\n"
           f"bits per character: {result.bpc:.4f}   (토큰당 {result.nats_per_token:.3f} nats, "
           f"문자/토큰 {result.characters / result.tokens:.2f}, {time.time() - started:.0f}초)")
+    mismatches = round_trip_mismatches(tokenizer, docs)
+    print(f"decode(encode(문서)) != 문서인 문서: {len(mismatches):,}개"
+          + (f" (예: {mismatches[0][:40]!r})" if mismatches else ""))
     return 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from kogpt2_course.lm.tokens import REPLACEMENT_CHARACTER, WORD_MARKER, is_byte_token
+
 
 def generate_ids(model, tokenizer, prompt: str, max_new_tokens: int = 30, **generate_kwargs) -> torch.Tensor:
     """프롬프트 하나로 ``model.generate``를 불러 (줄 수, 길이)인 프롬프트 + 새 토큰의 id를 돌려줍니다.
@@ -35,21 +37,27 @@ def next_token_logits(model, tokenizer, prompt: str) -> torch.Tensor:
 
 
 def token_labels(tokenizer, token_ids) -> list[str]:
-    """토큰 하나하나의 읽기 쉬운 이름: 디코딩한 글자, 공백은 '_'로.
+    """토큰 하나하나의 읽기 쉬운 이름: 디코딩한 글자, 단어 앞 공백(``▁``)은 '_'로.
 
-    한 글자의 일부(바이트 조각)뿐인 토큰은 id로 보입니다(예: '[1234]').
+    바이트 토큰(어휘에 없는 문자를 UTF-8 바이트로 적은 조각)은 ``<0xF0>``처럼 토큰 이름 그대로 보입니다.
     """
     labels = []
     for token_id in token_ids:
+        token = tokenizer.convert_ids_to_tokens(int(token_id))
         text = tokenizer.decode([int(token_id)])
-        labels.append(f"[{int(token_id)}]" if "\ufffd" in text or not text else text.replace(" ", "_"))
+        if token.startswith(WORD_MARKER) and not text.startswith(" "):
+            text = " " + text  # sentencepiece 디코더는 글의 맨 앞 공백을 지우므로 토큰 하나만 디코딩하면 사라짐
+        labels.append(token if is_byte_token(token) or REPLACEMENT_CHARACTER in text or not text
+                      else text.replace(" ", "_"))
     return labels
 
 
 def drop_broken_tail(text: str) -> str:
     """``text`` without the U+FFFD (�) that ``decode`` leaves when generation stopped inside a character.
 
-    KoGPT2's byte-level pieces can split one Hangul syllable over several tokens; a length limit that
-    falls between them leaves a replacement character at the end. Text shown to a person drops it.
+    A tokenizer whose pieces can split one character over several tokens (byte-level BPE, or byte
+    fallback without the course's clean-up decoder, see :func:`kogpt2_course.lm.tokens.kogpt2_style_decoder`)
+    leaves a replacement character at the end when a length limit falls between them. Text shown to a
+    person drops it.
     """
-    return text.rstrip("\ufffd")
+    return text.rstrip(REPLACEMENT_CHARACTER)

@@ -15,3 +15,15 @@ def load_model_and_tokenizer(model_name: str):
     tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name, **TOKENIZER_KWARGS)
     model = GPT2LMHeadModel.from_pretrained(model_name).eval()
     return model, tokenizer
+
+
+def cached_hub_tokenizer():
+    """실제 KoGPT2(``skt/kogpt2-base-v2``)의 토크나이저가 로컬 캐시에 있으면 그것을, 없으면 None (네트워크를 쓰지 않음)."""
+    from kogpt2_course.lm.resolution import HUB_MODEL_NAME, hub_model_in_cache
+
+    if not hub_model_in_cache():
+        return None
+    try:
+        return PreTrainedTokenizerFast.from_pretrained(HUB_MODEL_NAME, local_files_only=True, **TOKENIZER_KWARGS)
+    except (OSError, ValueError):
+        return None

@@ -55,7 +55,7 @@ PRESETS: dict[str, GenerationPreset] = {p.key: p for p in [
          "repetition_penalty": "CTRL 논문이 권한 1.2. 이미 나온 토큰의 로짓을 깎아 반복을 줄입니다 — '다', '.' 같은 "
                                "어미·문장부호도 함께 깎인다는 비용이 있습니다.",
          "no_repeat_ngram_size": "같은 3토큰 묶음을 다시 못 쓰게 해 되풀이 고리를 끊습니다. 대가: 사람이 쓴 40토큰 이상 "
-                                 "NSMC 리뷰의 약 16%에도 반복 3-gram이 있습니다(2로 하면 약 40%)."},
+                                 "NSMC 리뷰의 약 14%에도 반복 3-gram이 있습니다(2로 하면 약 36%)."},
     ),
     GenerationPreset(
         "dialogue", "대화 응답",
@@ -89,8 +89,8 @@ PRESETS: dict[str, GenerationPreset] = {p.key: p for p in [
          "top_p": "0.95: 꼬리 5%만 버립니다. Step 3 스윕에서 top-p 0.9–0.95 샘플의 토큰당 로그 확률(-4.8 ~ -5.1)이 "
                   "사람이 쓴 리뷰(-4.8)와 비슷했습니다.",
          "repetition_penalty": "약하게(1.1). 샘플링이 넓어 되풀이 고리에 잘 빠지지 않습니다.",
-         "no_repeat_ngram_size": "0(끔): 2로 두면 '었다 .' 같은 어미·조사 묶음까지 두 번 못 써서 문장이 부자연스럽게 "
-                                 "끝납니다(사람이 쓴 긴 리뷰의 약 40%가 반복 2-gram을 가짐)."},
+         "no_repeat_ngram_size": "0(끔): 2로 두면 '너무 좋았다.' 같은 흔한 낱말 묶음까지 두 번 못 써서 문장이 부자연스럽게 "
+                                 "끝납니다(사람이 쓴 긴 리뷰의 약 36%가 반복 2-gram을 가짐)."},
     ),
 ]}
 

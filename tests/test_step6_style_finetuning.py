@@ -125,13 +125,13 @@ def test_compute_loss_is_per_token_and_autocasts(step, tiny_model, tiny_tokenize
 def test_build_optimizer_covers_all_weights_and_schedules_linearly(step):
     """옵티마이저와 스케줄: 모든 파라미터의 AdamW, 워밍업 후 선형으로 0까지"""
     model = small_model(dropout=0.0)
-    optimizer, scheduler = step.build_optimizer(model, 0.002, 0.01, 4, 10)
+    optimizer, scheduler = step.build_optimizer(model, 0.002, 0.05, 4, 10)  # 0.05: not AdamW's default (0.01)
     assert isinstance(optimizer, torch.optim.AdamW), "torch.optim.AdamW를 쓰세요 (가중치 감쇠를 따로 적용하는 Adam)"
     in_groups = {id(p) for group in optimizer.param_groups for p in group["params"]}
     assert in_groups == {id(p) for p in model.parameters()}, "모델의 모든 파라미터를 옵티마이저에 넘겨야 합니다"
     weight = model.transformer.h[0].attn.c_attn.weight
     group = next(g for g in optimizer.param_groups if any(p is weight for p in g["params"]))
-    assert group["weight_decay"] == pytest.approx(0.01), "weight_decay를 옵티마이저에 넘기세요"
+    assert group["weight_decay"] == pytest.approx(0.05), "weight_decay를 옵티마이저에 넘기세요"
     lrs = []
     for _ in range(11):
         lrs.append(optimizer.param_groups[0]["lr"])

@@ -25,10 +25,13 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from kogpt2_course.cli.arguments import KoreanArgumentParser
-from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
+from kogpt2_course.lm.loading import cached_hub_tokenizer
+from kogpt2_course.lm.resolution import HUB_MODEL_NAME, add_model_argument, resolve_model_name
+from kogpt2_course.lm.tokens import explain_tokens
 from kogpt2_course.grading.script_runner import run_main, todo
 
 DEFAULT_PROMPTS = ["이 영화", "배우들 연기가", "오늘 극장에서"]
+TOKEN_TOUR_SENTENCE = "안녕하세요. 한국어 GPT-2 입니다.😤:)l^o"  # KoGPT2 README의 토크나이저 예
 
 
 # %% [markdown]
@@ -59,6 +62,21 @@ def load_model(model_name: str):
     model = todo("1-2")
     return model
 
+
+# %% [markdown]
+# ### 토큰은 어떻게 생겼나
+# KoGPT2의 토크나이저는 **글자 단위 BPE**(sentencepiece 방식)입니다. 자주 함께 나오는 글자들을 하나의 토큰으로 합쳐
+# 두었기 때문에 토큰 하나는 한 글자일 수도(`'하'`), 여러 글자가 합쳐진 단어 조각일 수도(`'▁영화'`, `'세요.'`) 있습니다.
+# - 토큰 앞의 `▁`(U+2581)는 **그 앞에 공백이 있었다**는 표시입니다. `이 영화` → `['▁이', '▁영화']`. 디코딩하면 `▁`가 공백으로
+#   돌아오고, 글 맨 앞의 공백은 지워집니다. `▁`가 없는 토큰은 앞 토큰에 붙어 같은 단어를 이룹니다.
+# - KoGPT2 README의 예: `tokenizer.tokenize("안녕하세요. 한국어 GPT-2 입니다.😤:)l^o")` →
+#   `['▁안녕', '하', '세', '요.', '▁한국어', '▁G', 'P', 'T', '-2', '▁입', '니다.', '😤', ':)', 'l^o']`.
+# - 번들 모델(`models/kogpt2-tiny`)은 같은 규칙으로 더 작은 어휘(12,000개)를 씁니다. 같은 문장이
+#   `['▁안녕', '하', '세요.', '▁한국', '어', '▁G', 'P', 'T', '-', '2', '▁입니다.', '<0xF0>', '<0x9F>', '<0x98>', '<0xA4>', ':)', 'l', '^', 'o']`로
+#   나뉩니다. 어휘에 없는 드문 문자(여기서는 이모지 😤)는 UTF-8 **바이트 토큰** 네 개(`<0xF0>` …)로 적습니다(byte fallback).
+#   그래서 공백으로 시작하지 않는 어떤 글도 `<unk>` 없이 `decode(encode(x)) == x`로 돌아옵니다. 생성이 바이트 토큰 중간에서 멈추면 글자를
+#   이루지 못한 바이트는 디코딩에서 빠집니다(`�`를 보여 주지 않음).
+# 아래 `main`이 첫 프롬프트와 이 문장의 토큰을 하나씩 풀어 보여 주고, 실제 KoGPT2가 캐시에 있으면 그 토큰도 함께 보여 줍니다.
 
 # %% [markdown]
 # ## 2. 인코딩 → 생성 → 디코딩
@@ -166,8 +184,8 @@ def describe_repetition(tokenizer, new_ids: Sequence[int], n: int = 3) -> str:
 # | 헤드 `n_head` | 12 | 4 |
 # | 은닉 차원 `n_embd` (head_dim) | 768 (64) | 256 (64) |
 # | 문맥 길이 `n_positions` | 1,024 | 256 |
-# | 어휘 | 51,200 | 8,000 |
-# | 파라미터 | 약 1억 2,500만 (125M) | 685만 (6.85M) |
+# | 어휘 | 51,200 | 12,000 |
+# | 파라미터 | 약 1억 2,500만 (125M) | 788만 (7.88M) |
 #
 # **KV 캐시에 들어 있는 것**: 층(블록)마다 지금까지 모든 토큰의 **키**와 **값**, 각각 모양
 # (배치, 헤드 수, 지금까지의 길이, head_dim)인 텐서입니다. 새 토큰은 자기 쿼리로 이 키들과 점수를 내고 값들을 섞습니다.
@@ -260,6 +278,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = load_model(model_name)
     print(f"모델 파라미터 수: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M, "
           f"어휘 크기: {len(tokenizer)}")
+
+    print("\n=== 토큰 살펴보기 ===")
+    for text in (args.prompts[0], TOKEN_TOUR_SENTENCE):
+        print("\n".join(explain_tokens(tokenizer, text)))
+    hub_tokenizer = cached_hub_tokenizer() if model_name != HUB_MODEL_NAME else None
+    if hub_tokenizer is not None:
+        print(f"실제 KoGPT2({HUB_MODEL_NAME})의 토큰: {hub_tokenizer.tokenize(TOKEN_TOUR_SENTENCE)}")
 
     for prompt in args.prompts:
         print(f"\n=== 프롬프트: {prompt!r} ===")

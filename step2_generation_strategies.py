@@ -35,7 +35,7 @@ import torch
 
 from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.plots.distributions import plot_kept_sets, plot_metric_bars
-from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
+from kogpt2_course.lm.decoding import continuation_text, generate_ids, new_token_ids, next_token_logits, token_labels
 from kogpt2_course.lm.loading import load_model_and_tokenizer
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
 from kogpt2_course.lm.scoring import continuation_log_probs
@@ -301,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     compared = dict(strategies)
 
     def text(prompt, ids):
-        return tokenizer.decode(new_token_ids(tokenizer, prompt, ids), skip_special_tokens=True)
+        return continuation_text(tokenizer, prompt, new_token_ids(tokenizer, prompt, ids))
 
     print("\n### 같은 프롬프트, 같은 시드로 전략 비교")
     table = compare_strategies(compared, args.prompts, seed=args.seed)

@@ -29,7 +29,7 @@ from transformers import TopKLogitsWarper, TopPLogitsWarper
 from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.plots.distributions import plot_metric_bars, plot_token_distributions, plot_tradeoff
 from kogpt2_course.lm.bpc import evaluate_bpc, read_documents
-from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
+from kogpt2_course.lm.decoding import continuation_text, generate_ids, new_token_ids, next_token_logits, token_labels
 from kogpt2_course.lm.loading import load_model_and_tokenizer
 from kogpt2_course.lm.presets import PRESETS, sampling_values
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
@@ -53,11 +53,11 @@ PENALTIES = (1.0, 1.2, 1.5, 2.0)
 # 이 절의 생성 함수들은 `**generate_kwargs`로 받은 추가 옵션(예: 길이를 정하는 `min_new_tokens`)을 `generate_ids`에
 # 그대로 넘깁니다. 옵션은 **호출마다** 넘기세요. `model.generation_config`를 바꾸면 그 뒤의 모든 호출이 조용히 바뀝니다.
 #
-# **대가**: 막는 단위는 토큰입니다. 한국어는 어미·조사·문장부호가 자연스럽게 되풀이됩니다. 예를 들어 번들 토크나이저에서
-# "감동적이었다. 인상적이었다."는 `감동적이`·`었다`·`.`·`_인상적이`·`었다`·`.`로 쪼개져 2-gram (`었다`, `.`)이 두 번 나옵니다.
-# `no_repeat_ngram_size=2`이면 두 번째 문장은
-# `었다.`로 끝날 수 없어 어색한 어미를 억지로 고릅니다. 사람이 쓴 NSMC 리뷰(40토큰 이상)의 약 40%에 반복 2-gram이,
-# 약 16%에 반복 3-gram이, 약 6%에 반복 4-gram이 있습니다(번들 토크나이저, `--human_reviews`로 재현). 즉 n이 작을수록
+# **대가**: 막는 단위는 토큰입니다. 사람이 쓴 글도 낱말 묶음을 자연스럽게 되풀이합니다. 예를 들어 번들 토크나이저에서
+# "영화가 너무 좋았다. 음악도 너무 좋았다."는 `▁영화가`·`▁너무`·`▁좋았다.`·`▁음악도`·`▁너무`·`▁좋았다.`로 쪼개져
+# 2-gram (`▁너무`, `▁좋았다.`)이 두 번 나옵니다. `no_repeat_ngram_size=2`이면 두 번째 문장은 `너무` 뒤에 `좋았다.`를
+# 쓸 수 없어 다른 말을 억지로 고릅니다. 사람이 쓴 NSMC 리뷰(40토큰 이상)의 약 36%에 반복 2-gram이,
+# 약 14%에 반복 3-gram이, 약 6%에 반복 4-gram이 있습니다(번들 토크나이저, `--human_reviews`로 재현). 즉 n이 작을수록
 # 사람도 쓰는 글을 더 많이 금지합니다.
 
 # %%
@@ -383,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     def show(name, ids):
         outputs[name] = new_token_ids(tokenizer, prompt, ids)
-        text = tokenizer.decode(outputs[name], skip_special_tokens=True)
+        text = continuation_text(tokenizer, prompt, outputs[name])
         share = repeated_ngram_share(outputs[name], 3)
         print(f"{name:>16} | 반복 3-gram {share:4.0%} | {prompt}{text}")
 
@@ -393,9 +393,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     show(f"no_repeat={args.no_repeat_ngram_size}", blocked)
     left = repeated_ngram_share(blocked[0].tolist(), args.no_repeat_ngram_size)
     print(f"→ 프롬프트를 포함한 결과에서 반복된 {args.no_repeat_ngram_size}-gram 비율: {left:.0%} (0%여야 합니다)")
-    example = "감동적이었다. 인상적이었다."
+    example = "영화가 너무 좋았다. 음악도 너무 좋았다."
     print(f"  예: {example!r}의 토큰 {token_labels(tokenizer, tokenizer.encode(example))} — "
-          f"반복 2-gram 비율 {repeated_ngram_share(tokenizer.encode(example), 2):.0%}: no_repeat_ngram_size=2라면 두 번째 '었다.'를 쓸 수 없습니다")
+          f"반복 2-gram 비율 {repeated_ngram_share(tokenizer.encode(example), 2):.0%}: no_repeat_ngram_size=2라면 두 번째 '너무' 뒤에 '좋았다.'를 쓸 수 없습니다")
     if args.human_reviews:
         reviews = read_documents(args.human_reviews, limit=20000)
         rates = human_repeat_rates(tokenizer, reviews)
@@ -409,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         show(f"T={t}", ids)
 
     print("\n### 반복 벌점이 실제 로짓에 하는 일")
-    text = prompt + tokenizer.decode(outputs["그리디"][:6])
+    text = prompt + continuation_text(tokenizer, prompt, outputs["그리디"][:6])
     for penalty, shift in ((1.2, 0.0), (1.2, -10.0), (0.5, 0.0)):
         note = " — 모든 로짓을 10 내림(softmax는 그대로)" if shift else (" — 1보다 작음: 반복을 부추김" if penalty < 1 else "")
         print(f"  r={penalty}, 문맥 {text!r}{note}")

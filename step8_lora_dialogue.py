@@ -52,7 +52,7 @@ from kogpt2_course.plots.figure import OUTPUT_DIR
 from kogpt2_course.plots.training import plot_loss_history
 
 USER_TOKEN, SYSTEM_TOKEN = "<usr>", "<sys>"  # KoGPT2(와 번들 모델)의 화자 토큰: id 2, 4
-# 6.9M 파라미터의 번들 모델에 랭크 2 어댑터(4.9만 개)를 예제 97개로 2 에폭(194스텝) 학습하면 1e-4로는 검증 손실이
+# 작은 번들 모델에 랭크 2 어댑터(4.9만 개)를 예제 97개로 2 에폭(194스텝) 학습하면 1e-4로는 검증 손실이
 # 거의 움직이지 않습니다. 그래서 번들 모델은 더 큰 학습률을 쓰고, 진짜 KoGPT2·Gemma2 같은 큰 모델은 원래 방법의 1e-4.
 BUNDLED_LEARNING_RATE = 3e-3
 SEED_LEARNING_RATE = 1e-4

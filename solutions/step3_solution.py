@@ -26,7 +26,7 @@ from transformers import TopKLogitsWarper, TopPLogitsWarper
 from kogpt2_course.cli.arguments import KoreanArgumentParser
 from kogpt2_course.plots.distributions import plot_metric_bars, plot_token_distributions, plot_tradeoff
 from kogpt2_course.lm.bpc import evaluate_bpc, read_documents
-from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
+from kogpt2_course.lm.decoding import continuation_text, generate_ids, new_token_ids, next_token_logits, token_labels
 from kogpt2_course.lm.loading import load_model_and_tokenizer
 from kogpt2_course.lm.presets import PRESETS, sampling_values
 from kogpt2_course.lm.resolution import add_model_argument, resolve_model_name
@@ -453,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     def show(name, ids):
         outputs[name] = new_token_ids(tokenizer, prompt, ids)
-        text = tokenizer.decode(outputs[name], skip_special_tokens=True)
+        text = continuation_text(tokenizer, prompt, outputs[name])
         share = repeated_ngram_share(outputs[name], 3)
         print(f"{name:>16} | 반복 3-gram {share:4.0%} | {prompt}{text}")
 
@@ -479,7 +479,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         show(f"T={t}", ids)
 
     print("\n### 반복 벌점이 실제 로짓에 하는 일")
-    text = prompt + tokenizer.decode(outputs["그리디"][:6])
+    text = prompt + continuation_text(tokenizer, prompt, outputs["그리디"][:6])
     for penalty, shift in ((1.2, 0.0), (1.2, -10.0), (0.5, 0.0)):
         note = " — 모든 로짓을 10 내림(softmax는 그대로)" if shift else (" — 1보다 작음: 반복을 부추김" if penalty < 1 else "")
         print(f"  r={penalty}, 문맥 {text!r}{note}")

@@ -3,7 +3,7 @@
 import torch
 
 from kogpt2_course.plots.distributions import plot_kept_sets, plot_metric_bars, plot_token_distributions
-from kogpt2_course.lm.decoding import generate_ids, new_token_ids, next_token_logits, token_labels
+from kogpt2_course.lm.decoding import continuation_text, generate_ids, new_token_ids, next_token_logits, token_labels
 from kogpt2_course.lm.loading import load_model_and_tokenizer
 
 
@@ -26,6 +26,13 @@ def test_generate_wrappers_match_model(tiny_model, tiny_tokenizer):
     assert new_token_ids(tiny_tokenizer, prompt, output) == expected[0, input_ids.shape[1]:].tolist()
     with torch.no_grad():
         assert torch.equal(next_token_logits(tiny_model, tiny_tokenizer, prompt), tiny_model(input_ids).logits[0, -1])
+
+
+def test_continuation_keeps_the_space_before_its_first_word(tiny_tokenizer):
+    ids = tiny_tokenizer.encode("이 영화 보고 싶다")
+    new = ids[len(tiny_tokenizer.encode("이 영화")):]
+    assert tiny_tokenizer.decode(new) == "보고 싶다", "the sentencepiece decoder drops the leading space of what it decodes"
+    assert continuation_text(tiny_tokenizer, "이 영화", new) == " 보고 싶다"
 
 
 def test_token_labels_are_readable(tiny_tokenizer):

@@ -30,7 +30,7 @@ SENTENCES = [row.text for row in read_style_csv(SAMPLE_PATH).rows[:10]]
 
 
 def small_model(dropout: float = 0.1, seed: int = 0) -> GPT2LMHeadModel:
-    config = GPT2Config(vocab_size=8000, n_positions=64, n_embd=32, n_layer=2, n_head=2, resid_pdrop=dropout,
+    config = GPT2Config(vocab_size=12000, n_positions=64, n_embd=32, n_layer=2, n_head=2, resid_pdrop=dropout,
                         embd_pdrop=dropout, attn_pdrop=dropout, bos_token_id=1, eos_token_id=1, pad_token_id=3)
     torch.manual_seed(seed)
     return GPT2LMHeadModel(config)

@@ -7,6 +7,7 @@ model on a dozen pairs written here.
 """
 
 import argparse
+import json
 import copy
 import gc
 import math
@@ -322,7 +323,8 @@ def test_seed_commands_run_with_their_flags(step, tmp_path, monkeypatch, capsys,
     assert [p.question for p in read_qa_file("chat.txt").pairs] == ["배고파", "또 배고파"]
 
     config = tmp_path / "tokenized" / "preprocess_config.json"
-    config.write_text(config.read_text(encoding="utf-8").replace('"vocab_size": 8000', '"vocab_size": 51200'),
-                      encoding="utf-8")
+    settings = json.loads(config.read_text(encoding="utf-8"))
+    settings["vocab_size"] = 51200  # tokenized for KoGPT2, trained on the bundled model: must stop
+    config.write_text(json.dumps(settings), encoding="utf-8")
     with pytest.raises(QAFormatError, match="어휘 51200개"):
         step.main(["train", "--train_file", "tokenized/train.txt", "--validation_file", ""])

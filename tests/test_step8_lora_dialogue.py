@@ -259,7 +259,14 @@ def test_merge_gives_the_same_logits(step, tiny_model, tiny_tokenizer):
 def test_before_after_disables_the_adapter(step, cli, tiny_model, tiny_tokenizer, monkeypatch):
     """학습 전후: 어댑터를 끈 답은 원래 모델의 답, 켠 답은 어댑터의 답, 그 뒤 어댑터는 다시 켜짐"""
     monkeypatch.setattr(step, "format_prompt", simple_prompt)
+    # the bundled model, never trained on <sys>, often ends at once; without stopping at </s> both replies have text
+    import kogpt2_course.lora.chat as chat_module
+    monkeypatch.setattr(chat_module, "stop_token_ids", lambda tokenizer: [tokenizer.mask_token_id])
     model = trained_looking_adapter(tiny_model, seed=1)
+    with torch.no_grad():  # a strong adapter, so that it surely changes the reply
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.mul_(10)
     base_answer = step.reply(copy.deepcopy(tiny_model), tiny_tokenizer, EXAMPLE.history, EXAMPLE.emotion, cli)
     adapter_answer = step.reply(model, tiny_tokenizer, EXAMPLE.history, EXAMPLE.emotion, cli)
     assert base_answer != adapter_answer  # the test needs an adapter that changes the reply

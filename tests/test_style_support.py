@@ -202,7 +202,7 @@ def test_first_ctrl_c_finishes_the_step_saves_and_stops(solution, tmp_path, tiny
 
     folder = tmp_path / "model"
     torch.manual_seed(0)
-    GPT2LMHeadModel(GPT2Config(vocab_size=8000, n_positions=64, n_embd=16, n_layer=1, n_head=2)).save_pretrained(folder)
+    GPT2LMHeadModel(GPT2Config(vocab_size=12000, n_positions=64, n_embd=16, n_layer=1, n_head=2)).save_pretrained(folder)
     tiny_tokenizer.save_pretrained(folder)
     data = write(tmp_path, "sent\n" + "".join(f"{i}번째 문장입니다.\n" for i in range(8)))
 

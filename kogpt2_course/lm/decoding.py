@@ -36,6 +36,18 @@ def next_token_logits(model, tokenizer, prompt: str) -> torch.Tensor:
         return model(input_ids).logits[0, -1, :]
 
 
+def continuation_text(tokenizer, prompt: str, new_ids) -> str:
+    """``generate``가 ``prompt`` 뒤에 붙인 글 — 단어 앞 공백까지 (``prompt + continuation_text(...)``가 전체 글).
+
+    sentencepiece식 디코더(KoGPT2, 번들 모델)는 디코딩하는 글의 맨 앞 공백을 지우므로, 새 토큰만 디코딩하면
+    ``'▁보고'``의 공백이 사라져 ``'이 영화보고'``가 됩니다. 그래서 프롬프트와 함께 디코딩한 뒤 프롬프트 부분을 잘라 냅니다.
+    """
+    prompt_ids = tokenizer.encode(prompt)
+    full = tokenizer.decode(prompt_ids + [int(t) for t in new_ids], skip_special_tokens=True)
+    head = tokenizer.decode(prompt_ids, skip_special_tokens=True)
+    return full[len(head):] if full.startswith(head) else full
+
+
 def token_labels(tokenizer, token_ids) -> list[str]:
     """토큰 하나하나의 읽기 쉬운 이름: 디코딩한 글자, 단어 앞 공백(``▁``)은 '_'로.
 

@@ -19,7 +19,8 @@ from kogpt2_course.nlpbook.generation.inference import sentiment_prompt_ids
 from kogpt2_course.web.app import create_app
 from kogpt2_course.web.batching import Batcher, Overloaded
 from kogpt2_course.web.content_filter import ContentFilter, token_spellings
-from kogpt2_course.web.engine import GenerationEngine
+from kogpt2_course.lm.decoding import continuation_text
+from kogpt2_course.web.engine import ContinuationStreamer, GenerationEngine
 from kogpt2_course.web.params import ParameterError
 from kogpt2_course.web.votes import VoteStore, wilson_interval
 
@@ -167,8 +168,24 @@ def test_stream_sends_tokens_then_exactly_one_final_event(engine, tiny_tokenizer
     expected = engine.generate([engine.prompt_ids("이 영화")], {"max_new_tokens": 12, "min_new_tokens": 12, **GREEDY})
     assert final["text"] == expected[0] and final["stopped"] is False
     streamed = "".join(data["text"] for name, data in events if name == "token")
-    assert streamed.replace(" ", "") == final["text"][len("이 영화"):].replace(" ", ""), "조각을 이으면 새 글이어야 합니다"
+    assert streamed.rstrip() == final["text"][len("이 영화"):], "조각을 이으면 새 글이어야 합니다 (첫 낱말 앞 공백까지)"
     assert events[0][1]["params"] == {"max_new_tokens": 12, "min_new_tokens": 12, **GREEDY}
+
+
+@pytest.mark.parametrize("new_text", [" 정말 재밌다", "\n 정말\n재밌다 😤 끝"])
+def test_streamed_pieces_keep_the_spaces_between_words(tiny_tokenizer, new_text):
+    """A sentencepiece decoder drops the leading space of what it decodes: the first word and the word after a
+    newline must still come with their space, and the pieces must join up to the continuation decoded at once."""
+    prompt_ids = tiny_tokenizer.encode("이 영화")
+    new_ids = tiny_tokenizer.encode("이 영화" + new_text)[len(prompt_ids):]
+    streamer = ContinuationStreamer(tiny_tokenizer, prompt_ids, timeout=5, skip_special_tokens=True)
+    streamer.put(torch.tensor([prompt_ids]))
+    for token_id in new_ids:
+        streamer.put(torch.tensor([token_id]))
+    streamer.end()
+    streamed = "".join(streamer)
+    assert streamed == continuation_text(tiny_tokenizer, "이 영화", new_ids)
+    assert streamed.startswith(new_text[0]), streamed
 
 
 def test_stop_button_ends_the_stream_early(slow_model, tiny_tokenizer):

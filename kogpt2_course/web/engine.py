@@ -8,7 +8,7 @@
 - **배치**: 같은 디코딩 설정의 요청들을 왼쪽 패딩(``padding_side="left"``, 진짜 ``<pad>`` id)으로 한 텐서에 모아
   ``generate``를 한 번 부릅니다. GPT-2는 다음 토큰을 맨 오른쪽에서 이어 쓰므로 패딩은 왼쪽에 두고, 어텐션 마스크가
   패딩을 가립니다(위치 번호도 마스크에서 셉니다).
-- **스트리밍**: transformers의 ``TextIteratorStreamer``가 생성 스레드에서 받은 토큰을 글자로 풀어 큐에 넣고, 요청을
+- **스트리밍**: transformers의 ``TextIteratorStreamer``(를 조금 고친 :class:`ContinuationStreamer`)가 생성 스레드에서 받은 토큰을 글자로 풀어 큐에 넣고, 요청을
   처리하는 스레드가 그것을 꺼내 보냅니다. 요청에 묶인 ``threading.Event``를 보는 ``StoppingCriteria``가 있어
   클라이언트가 떠나거나 [멈춤]을 누르면 다음 토큰에서 멈추고, 큐 대기에는 시간 제한(``timeout``)이 있어 생성
   스레드가 죽어도 멈춰 서지 않습니다. 끝나면 언제나 생성 스레드를 ``join``합니다.
@@ -42,6 +42,34 @@ class StopOnEvent(StoppingCriteria):
 
     def __call__(self, input_ids, scores, **kwargs) -> torch.BoolTensor:
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class ContinuationStreamer(TextIteratorStreamer):
+    """``TextIteratorStreamer``인데, 새 토큰을 보이는 프롬프트와 **함께** 디코딩해서 새로 생긴 글만 내놓습니다.
+
+    sentencepiece식 디코더는 디코딩하는 글의 맨 앞 공백을 지우므로, 새 토큰만 디코딩하면 첫 낱말(``▁보고``)의
+    공백이 사라집니다 (:func:`~kogpt2_course.lm.decoding.continuation_text`와 같은 이유). 줄바꿈에서 캐시를 비울
+    때도 마지막 토큰 하나를 문맥으로 남겨, 다음 낱말의 공백이 살아 있게 합니다. 조각을 모두 이으면 한 번에 디코딩한
+    새 글과 같습니다.
+    """
+
+    def __init__(self, tokenizer, context_ids: Sequence[int], **kwargs):
+        super().__init__(tokenizer, skip_prompt=True, **kwargs)
+        self.context_ids = [int(i) for i in context_ids]
+
+    def _start_from(self, ids: list[int]) -> None:
+        self.token_cache = list(ids)
+        self.print_len = len(self.tokenizer.decode(self.token_cache, **self.decode_kwargs))
+
+    def put(self, value):
+        if self.next_tokens_are_prompt:  # the prompt itself: not shown again, kept as decoding context
+            self.next_tokens_are_prompt = False
+            self._start_from(self.context_ids)
+            return
+        last = value.reshape(-1).tolist()[-1:]
+        super().put(value)
+        if not self.token_cache:  # flushed after a newline: keep one token of context
+            self._start_from(last)
 
 
 class GenerationEngine:
@@ -102,10 +130,10 @@ class GenerationEngine:
         """새 글 조각을 나오는 대로 내놓습니다. 다 쓰거나 ``stop``이 켜지면 끝나고, 조각 사이가 ``timeout_s``초를
         넘으면 ``queue.Empty``, 생성 스레드의 오류는 그대로 올립니다. 어느 경우든 생성 스레드를 멈추고 기다립니다.
 
-        끝까지 돌면 ``result["text"]``에 보일 부분부터의 전체 글(한 번에 디코딩한 것)을 넣습니다: 조각을 이어 붙인 글과
-        낱말 경계의 공백이 다를 수 있습니다."""
+        끝까지 돌면 ``result["text"]``에 보일 부분부터의 전체 글(한 번에 디코딩한 것)을 넣습니다. 조각을 모두 이으면
+        그 글에서 프롬프트를 뺀 나머지와 같습니다 (:class:`ContinuationStreamer`)."""
         result = {} if result is None else result
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, timeout=timeout_s, skip_special_tokens=True)
+        streamer = ContinuationStreamer(self.tokenizer, ids[shown_from:], timeout=timeout_s, skip_special_tokens=True)
         input_ids = torch.tensor([list(ids)], device=self.device)
         errors: list[BaseException] = []
 

@@ -257,8 +257,8 @@ def first_divergence(model, tokenizer, prompt_length: int, greedy_ids: torch.Ten
         return "두 결과가 같습니다."
     step_a = sequence_log_prob(model, greedy_ids[:, :i + 1], i)
     step_b = sequence_log_prob(model, other_ids[:, :i + 1], i)
-    return (f"새 토큰 {i - prompt_length + 1}번째에서 갈라짐: 그리디 {tokenizer.decode([a[i]])!r} "
-            f"(log p {step_a:.2f}) vs 빔 서치 {tokenizer.decode([b[i]])!r} (log p {step_b:.2f})")
+    return (f"새 토큰 {i - prompt_length + 1}번째에서 갈라짐: 그리디 {tokenizer.convert_ids_to_tokens(a[i])!r} "
+            f"(log p {step_a:.2f}) vs 빔 서치 {tokenizer.convert_ids_to_tokens(b[i])!r} (log p {step_b:.2f})")
 
 
 # %% [markdown]

@@ -32,8 +32,9 @@ def test_every_step_test_fails_on_the_untouched_student_files(tmp_path):
 
 
 BROKEN_STEP1_PATCHES = {
-    # TODO 1-8 hangs, TODO 1-5 calls sys.exit(): both must score 0, the rest full marks
-    "    seen = set()\n": "    while True:\n        pass\n    seen = set()\n",
+    # TODO 1-9 hangs, TODO 1-5 calls sys.exit(): both must score 0, the rest full marks.
+    # (1-9 has a single test, so the hang costs one timeout, not one per test.)
+    "\n    return 2 * config.n_layer * batch_size": "\n    while True:\n        pass\n    return 2 * config.n_layer * batch_size",
     "    text = tokenizer.decode(token_ids, skip_special_tokens=True)\n": "    import sys\n    sys.exit(0)\n",
 }
 
@@ -43,7 +44,7 @@ def broken_course(tmp_path):
     """A student's copy: Step 1 filled in but with a hang and a sys.exit(); Step 2 does not parse."""
     source = (ROOT / "solutions" / "step1_solution.py").read_text(encoding="utf-8")
     for old, new in BROKEN_STEP1_PATCHES.items():
-        assert old in source
+        assert source.count(old) == 1, old
         source = source.replace(old, new)
     (tmp_path / STEP_FILES[1]).write_text(source, encoding="utf-8")
     (tmp_path / STEP_FILES[2]).write_text("def broken(:\n    pass\n", encoding="utf-8")
@@ -55,9 +56,9 @@ def test_grader_survives_hangs_exits_and_syntax_errors(broken_course, tmp_path, 
     by_todo = {}
     for r in results:
         by_todo.setdefault((r.step, r.todo), []).append(r)
-    assert all(r.score == 0 and "시간 제한" in r.reason for r in by_todo[(1, "1-8")])
+    assert by_todo[(1, "1-9")] and all(r.score == 0 and "시간 제한" in r.reason for r in by_todo[(1, "1-9")])
     assert all(r.score == 0 and "sys.exit" in r.reason for r in by_todo[(1, "1-5")])
-    others = [r for (step, todo), rs in by_todo.items() if step == 1 and todo not in ("1-5", "1-8") for r in rs]
+    others = [r for (step, todo), rs in by_todo.items() if step == 1 and todo not in ("1-5", "1-9") for r in rs]
     assert others and all(r.score == r.points for r in others), [(r.todo, r.reason) for r in others]
     step2 = [r for r in results if r.step == 2 and not r.skipped]
     assert step2 and all(r.score == 0 and r.reason.startswith("TODO 2-") for r in step2)
